@@ -1,0 +1,46 @@
+//! Ray's `ThreadedActor` as a wactor guest.
+//!
+//! ```python
+//! @ray.remote
+//! class ThreadedActor:
+//!     def task_1(self): print("I'm running in a thread!")
+//!     def task_2(self): print("I'm running in another thread!")
+//! ```
+//!
+//! Each instance of the pool has its own memory, so the methods keep no
+//! state: what they did is visible in their output.
+
+use std::thread::sleep;
+use std::time::Duration;
+
+wit_bindgen::generate!({
+    path: ["../../../wit", "wit"],
+    world: "wactor-examples:threaded-actor/threaded-actor",
+    with: {
+        "wactor:runtime/time@0.1.0": wactor_guest::time,
+        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+    },
+});
+
+struct ThreadedActor;
+
+impl Guest for ThreadedActor {
+    fn task_1(millis: u64) {
+        println!("I'm running in a thread!");
+        sleep(Duration::from_millis(millis));
+    }
+
+    fn task_2(millis: u64) {
+        println!("I'm running in another thread!");
+        sleep(Duration::from_millis(millis));
+    }
+
+    fn work(id: u32, millis: u64) -> u32 {
+        println!("started {id}");
+        sleep(Duration::from_millis(millis));
+        println!("finished {id}");
+        id
+    }
+}
+
+export!(ThreadedActor);

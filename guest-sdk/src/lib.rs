@@ -1,0 +1,96 @@
+//! Write [wactor](https://example.invalid/wactor) actors in Rust.
+//!
+//! An actor is a WebAssembly component whose exports are its methods. Give it
+//! a WIT world that includes `wactor:runtime/actor` and declares the methods:
+//!
+//! ```wit
+//! package my:greeter;
+//!
+//! world greeter {
+//!     include wactor:runtime/actor@0.1.0;
+//!     // `async func`: calls interleave on one instance (an async actor).
+//!     export greet: async func(name: string, delay-ms: u64) -> string;
+//! }
+//! ```
+//!
+//! Generate the bindings of that world, pointing the `wactor:runtime`
+//! interfaces at this crate so they are not generated twice, and implement the
+//! exports:
+//!
+//! ```ignore
+//! wit_bindgen::generate!({
+//!     path: ["path/to/wactor/wit", "wit"],
+//!     world: "my:greeter/greeter",
+//!     with: {
+//!         "wactor:runtime/time@0.1.0": wactor_guest::time,
+//!         "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+//!     },
+//! });
+//!
+//! struct Greeter;
+//!
+//! impl Guest for Greeter {
+//!     async fn greet(name: String, delay_ms: u64) -> String {
+//!         wactor_guest::sleep(std::time::Duration::from_millis(delay_ms)).await;
+//!         wactor_guest::info(&format!("greeting {name}"));
+//!         format!("hello, {name}")
+//!     }
+//! }
+//!
+//! export!(Greeter);
+//! ```
+//!
+//! Build it with `cargo build --target wasm32-wasip2 --release`: the output
+//! is a component that `wactor run` and the embedding API load directly. The
+//! `examples/actors` folder of the wactor repository holds complete actors.
+//!
+//! The functions here only work inside a wactor host: on other targets they
+//! compile (so that docs and `cargo check` work) but abort when called.
+
+use std::time::Duration;
+
+#[allow(missing_docs)] // generated from the documented WIT in `wit/`
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "wactor:runtime/actor@0.1.0",
+    });
+}
+
+pub use bindings::wactor::runtime::{logging, time};
+pub use logging::Level;
+
+/// Suspends the calling task for `duration` (rounded down to milliseconds).
+///
+/// In an `async func` export, only this call waits: other calls on the same
+/// actor keep running. Use `std::thread::sleep` in sync exports instead, where
+/// blocking the instance is the intent.
+pub async fn sleep(duration: Duration) {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    time::sleep(millis).await;
+}
+
+/// Records `message` at `level` in the host's log, tagged with the actor.
+pub fn log(level: Level, message: &str) {
+    logging::log(level, message);
+}
+
+/// Records `message` at [`Level::Debug`].
+pub fn debug(message: &str) {
+    log(Level::Debug, message);
+}
+
+/// Records `message` at [`Level::Info`].
+pub fn info(message: &str) {
+    log(Level::Info, message);
+}
+
+/// Records `message` at [`Level::Warn`].
+pub fn warn(message: &str) {
+    log(Level::Warn, message);
+}
+
+/// Records `message` at [`Level::Error`].
+pub fn error(message: &str) {
+    log(Level::Error, message);
+}

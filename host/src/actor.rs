@@ -1,0 +1,282 @@
+//! Actor handles: how callers reach an actor, and the state every handle and
+//! the actor's scheduler share (its name, whether and why it died).
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use wasmtime::component::Val;
+
+use crate::component::{ActorComponent, ActorKind, Method};
+use crate::error::{DeathCause, Error, Result};
+use crate::object_ref::{ObjectRef, Promise};
+use crate::sandbox::GuestOutput;
+use crate::value::{FromVal, IntoArgs};
+
+/// How to spawn an actor. Ray's `.options(...)`.
+///
+/// ```
+/// use wactor::{ActorOptions, GuestOutput};
+/// let options = ActorOptions::new()
+///     .name("worker-1")
+///     .max_concurrency(10)
+///     .stdout(GuestOutput::Discard);
+/// # drop(options);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ActorOptions {
+    pub(crate) name: Option<String>,
+    pub(crate) max_concurrency: Option<usize>,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+}
+
+impl ActorOptions {
+    /// The defaults: a generated name, Ray's default `max_concurrency` for
+    /// the actor's kind, and the host's stdout and stderr.
+    pub fn new() -> Self {
+        ActorOptions::default()
+    }
+
+    /// Names the actor (in errors, logs and [`ActorHandle::name`]). The
+    /// default is `<component>-<n>`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How many calls may run at once. For an async actor, the number of
+    /// calls interleaved on its one instance (default 1000; later calls wait
+    /// in FIFO order). For a threaded actor, the number of instances in its
+    /// pool (default 1: calls run one at a time, in submission order).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n);
+        self
+    }
+
+    /// Where the guest's stdout goes (default: the host's stdout).
+    pub fn stdout(mut self, output: GuestOutput) -> Self {
+        self.stdout = output;
+        self
+    }
+
+    /// Where the guest's stderr goes (default: the host's stderr).
+    pub fn stderr(mut self, output: GuestOutput) -> Self {
+        self.stderr = output;
+        self
+    }
+}
+
+/// One queued call.
+pub(crate) struct Call {
+    pub(crate) method: Arc<Method>,
+    pub(crate) args: Vec<Val>,
+    pub(crate) promise: Promise,
+}
+
+/// What the handles and the scheduler of one actor share.
+pub(crate) struct ActorShared {
+    pub(crate) name: Arc<str>,
+    pub(crate) component: ActorComponent,
+    pub(crate) max_concurrency: usize,
+    death: Mutex<Option<DeathCause>>,
+    /// Flips to `true` once, when the actor dies; schedulers watch it to stop
+    /// at once rather than after the call in progress.
+    dead: watch::Sender<bool>,
+}
+
+impl ActorShared {
+    pub(crate) fn new(name: Arc<str>, component: ActorComponent, max_concurrency: usize) -> Self {
+        ActorShared {
+            name,
+            component,
+            max_concurrency,
+            death: Mutex::new(None),
+            dead: watch::Sender::new(false),
+        }
+    }
+
+    /// Marks the actor dead. The first cause is the one reported.
+    pub(crate) fn die(&self, cause: DeathCause) {
+        {
+            let mut death = self.death.lock().unwrap_or_else(|e| e.into_inner());
+            if death.is_none() {
+                tracing::debug!(actor = %self.name, %cause, "actor died");
+                *death = Some(cause);
+            }
+        }
+        self.dead.send_replace(true);
+    }
+
+    pub(crate) fn death(&self) -> Option<DeathCause> {
+        self.death.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The error for calls that meet a dead actor.
+    pub(crate) fn died_error(&self) -> Error {
+        Error::ActorDied {
+            actor: self.name.to_string(),
+            cause: self.death().unwrap_or(DeathCause::Shutdown),
+        }
+    }
+
+    /// A receiver that sees the actor die.
+    pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
+        self.dead.subscribe()
+    }
+}
+
+/// A handle to a running actor. Cloning is cheap; when every handle is gone,
+/// the actor finishes the calls it has and stops, as a Ray actor does when
+/// its handles go out of scope.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// use wactor::{ActorOptions, Runtime};
+/// use wasmtime::component::Val;
+///
+/// let runtime = Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::ASYNC_ACTOR)?.spawn(ActorOptions::new())?;
+/// // Both calls are queued at once and run concurrently.
+/// let a = actor.call("run-task", vec![Val::U64(10)])?;
+/// let b = actor.call("run-task", vec![Val::U64(10)])?;
+/// let (a, b) = (a.await?, b.await?);
+/// assert!(matches!(a, Val::U32(_)) && matches!(b, Val::U32(_)));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ActorHandle {
+    pub(crate) shared: Arc<ActorShared>,
+    pub(crate) mailbox: mpsc::UnboundedSender<Call>,
+}
+
+impl ActorHandle {
+    /// The actor's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// How its calls are scheduled.
+    pub fn kind(&self) -> ActorKind {
+        self.shared.component.kind()
+    }
+
+    /// How many calls may run at once (see [`ActorOptions::max_concurrency`]).
+    pub fn max_concurrency(&self) -> usize {
+        self.shared.max_concurrency
+    }
+
+    /// The component it was spawned from.
+    pub fn component(&self) -> &ActorComponent {
+        &self.shared.component
+    }
+
+    /// Why it died, or `None` while it lives.
+    pub fn death_cause(&self) -> Option<DeathCause> {
+        self.shared.death()
+    }
+
+    /// Queues a call of `method` and returns a ref to its result at once.
+    /// Ray's `actor.method.remote(args)`.
+    ///
+    /// An unknown method or arguments that do not match the signature are
+    /// rejected here, before anything is queued. Everything that happens
+    /// later reaches the ref: the method's value (the `ok` payload, for a
+    /// method returning `result`; `()` as an empty tuple for none), its
+    /// `err` payload as [`Error::MethodFailed`], or [`Error::ActorDied`] if
+    /// the actor dies first (also for calls made after it died).
+    pub fn call(&self, method: &str, args: impl IntoArgs) -> Result<ObjectRef> {
+        let component = &self.shared.component;
+        let method = component
+            .find(method)
+            .ok_or_else(|| Error::UnknownMethod {
+                actor: self.shared.name.to_string(),
+                method: method.to_string(),
+                available: component.methods().map(|m| m.name().to_string()).collect(),
+            })?
+            .clone();
+        let args = args.into_args();
+        method.check_args(&args)?;
+        if self.shared.death().is_some() {
+            return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
+        }
+        let (object_ref, promise) = ObjectRef::pending();
+        if let Err(mpsc::error::SendError(call)) = self.mailbox.send(Call {
+            method,
+            args,
+            promise,
+        }) {
+            // The scheduler closed the mailbox: the actor died meanwhile.
+            call.promise.resolve(Err(self.shared.died_error()));
+        }
+        Ok(object_ref)
+    }
+
+    /// [`call`](ActorHandle::call) with Rust arguments and a typed result.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+    /// counter.call_typed::<i64>("add", (2i64,))?;
+    /// let total = counter.call_typed::<i64>("add", (3i64,))?.get(None)?;
+    /// assert_eq!(total, 5);
+    /// # Ok(()) }
+    /// ```
+    pub fn call_typed<R: FromVal>(&self, method: &str, args: impl IntoArgs) -> Result<TypedRef<R>> {
+        Ok(TypedRef {
+            inner: self.call(method, args)?,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Kills the actor: running and queued calls, and every later call,
+    /// resolve to [`Error::ActorDied`] with [`DeathCause::Killed`]. Ray's
+    /// `ray.kill(actor)`.
+    pub fn kill(&self) {
+        self.shared.die(DeathCause::Killed);
+    }
+}
+
+impl std::fmt::Debug for ActorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorHandle")
+            .field("name", &self.shared.name)
+            .field("kind", &self.kind())
+            .field("max_concurrency", &self.shared.max_concurrency)
+            .field("death", &self.shared.death())
+            .finish()
+    }
+}
+
+/// An [`ObjectRef`] whose value converts to `R`.
+pub struct TypedRef<R> {
+    inner: ObjectRef,
+    _marker: PhantomData<fn() -> R>,
+}
+
+impl<R: FromVal> TypedRef<R> {
+    /// Blocks until the result is there (see [`ObjectRef::get`]).
+    pub fn get(&self, timeout: Option<Duration>) -> Result<R> {
+        R::from_val(self.inner.get(timeout)?)
+    }
+
+    /// The untyped ref, e.g. to pass to [`wait`](crate::wait).
+    pub fn object_ref(&self) -> &ObjectRef {
+        &self.inner
+    }
+}
+
+impl<R: FromVal> Future for TypedRef<R> {
+    type Output = Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        Pin::new(&mut self.inner)
+            .poll(cx)
+            .map(|outcome| outcome.and_then(R::from_val))
+    }
+}

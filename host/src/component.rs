@@ -1,0 +1,320 @@
+//! A loaded component: its actor kind, its methods, and the linked
+//! `InstancePre` that every actor spawned from it is instantiated from.
+//!
+//! The kind is decided here, once, from the exports, following Ray: a class
+//! with any `async def` is an async actor; one with none is a threaded actor.
+
+use std::fmt;
+use std::sync::Arc;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Type, Val};
+
+use crate::actor::{ActorHandle, ActorOptions};
+use crate::error::{Error, Result};
+use crate::runtime::Runtime;
+use crate::sandbox::ActorState;
+use crate::value::wit_type;
+
+/// How an actor's calls are scheduled, decided by its exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActorKind {
+    /// At least one `async func` export: one instance, calls interleaved on
+    /// one event loop, up to `max_concurrency` (default 1000) at once. Sync
+    /// exports run on the same instance, one at a time.
+    Async,
+    /// Only sync exports: a pool of `max_concurrency` instances (default 1).
+    /// The instances are replicas that do not share memory.
+    Threaded,
+}
+
+impl ActorKind {
+    /// The `max_concurrency` an actor of this kind gets by default (Ray's).
+    pub fn default_max_concurrency(self) -> usize {
+        match self {
+            ActorKind::Async => 1000,
+            ActorKind::Threaded => 1,
+        }
+    }
+}
+
+impl fmt::Display for ActorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActorKind::Async => "async actor",
+            ActorKind::Threaded => "threaded actor",
+        })
+    }
+}
+
+/// An exported function of a component: a method of its actors.
+#[derive(Debug, Clone)]
+pub struct Method {
+    name: String,
+    params: Vec<(String, Type)>,
+    result: Option<Type>,
+    is_async: bool,
+    pub(crate) export: ComponentExportIndex,
+    pub(crate) index: usize,
+}
+
+impl Method {
+    /// The name to call it by: `run-task` for a function exported by the
+    /// world, `interface#function` for one in an exported interface.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is an `async func`.
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
+    /// The parameters' names and types.
+    pub fn params(&self) -> &[(String, Type)] {
+        &self.params
+    }
+
+    /// The result type, if it returns a value.
+    pub fn result(&self) -> Option<&Type> {
+        self.result.as_ref()
+    }
+
+    /// The WIT signature, e.g. `async func(millis: u64) -> u32`.
+    pub fn signature(&self) -> String {
+        let params: Vec<_> = self
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", wit_type(t)))
+            .collect();
+        let mut sig = format!(
+            "{}func({})",
+            if self.is_async { "async " } else { "" },
+            params.join(", ")
+        );
+        if let Some(result) = &self.result {
+            sig.push_str(" -> ");
+            sig.push_str(&wit_type(result));
+        }
+        sig
+    }
+
+    /// Parses arguments written in WAVE, the syntax of `wasmtime run
+    /// --invoke`: either the whole call (`run-task(1000)`) or just the
+    /// argument list (`(1000)` or `1000`).
+    pub fn parse_args(&self, text: &str) -> Result<Vec<Val>> {
+        let bad = |reason: String| Error::BadArguments {
+            method: self.name.clone(),
+            signature: self.signature(),
+            reason,
+        };
+        let text = text.trim();
+        let call = if text.starts_with('(') {
+            format!("f{text}")
+        } else if text.ends_with(')') && text.contains('(') {
+            text.to_string()
+        } else if text.is_empty() {
+            "f()".to_string()
+        } else {
+            format!("f({text})")
+        };
+        let parsed =
+            wasm_wave::untyped::UntypedFuncCall::parse(&call).map_err(|e| bad(e.to_string()))?;
+        let types: Vec<Type> = self.params.iter().map(|(_, t)| t.clone()).collect();
+        let values: Vec<Val> = parsed
+            .to_wasm_params(types.iter())
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(values)
+    }
+
+    /// Checks arguments against the parameters.
+    pub(crate) fn check_args(&self, args: &[Val]) -> Result<()> {
+        if args.len() != self.params.len() {
+            return Err(Error::WrongArity {
+                method: self.name.clone(),
+                signature: self.signature(),
+                expected: self.params.len(),
+                got: args.len(),
+            });
+        }
+        for ((param, ty), arg) in self.params.iter().zip(args) {
+            crate::value::typecheck(arg, ty).map_err(|m| Error::WrongType {
+                method: self.name.clone(),
+                param: format!("{param}{}", m.at),
+                expected: m.expected,
+                got: m.got,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A compiled, linked component, ready to spawn actors from. Cheap to clone.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let component = runtime.load(wactor_examples::ASYNC_ACTOR)?;
+/// assert_eq!(component.kind(), wactor::ActorKind::Async);
+/// let run_task = component.method("run-task").unwrap();
+/// assert_eq!(run_task.signature(), "async func(millis: u64) -> u32");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ActorComponent {
+    pub(crate) inner: Arc<ComponentInner>,
+}
+
+pub(crate) struct ComponentInner {
+    pub(crate) runtime: Runtime,
+    pub(crate) name: String,
+    pub(crate) kind: ActorKind,
+    pub(crate) methods: Vec<Arc<Method>>,
+    pub(crate) pre: InstancePre<ActorState>,
+}
+
+impl ActorComponent {
+    pub(crate) fn new(runtime: Runtime, name: &str, component: Component) -> Result<Self> {
+        let engine = runtime.engine().clone();
+        let unsupported = |reason: String| Error::Unsupported {
+            origin: name.to_string(),
+            reason,
+        };
+        let pre = runtime
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| {
+                unsupported(format!(
+                    "{e:#} (wactor provides WASI 0.2 and the wactor:runtime interfaces in wit/)"
+                ))
+            })?;
+
+        let mut methods = Vec::new();
+        let ty = component.component_type();
+        for (export_name, item) in ty.exports(&engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(func) => {
+                    let export = component
+                        .get_export_index(None, export_name)
+                        .ok_or_else(|| unsupported(format!("export `{export_name}` vanished")))?;
+                    methods.push(method(
+                        export_name.to_string(),
+                        &func,
+                        export,
+                        methods.len(),
+                    ));
+                }
+                ComponentItem::ComponentInstance(instance) => {
+                    let Some(instance_index) = component.get_export_index(None, export_name) else {
+                        continue;
+                    };
+                    for (func_name, item) in instance.exports(&engine) {
+                        if let ComponentItem::ComponentFunc(func) = item.ty {
+                            let Some(export) =
+                                component.get_export_index(Some(&instance_index), func_name)
+                            else {
+                                continue;
+                            };
+                            methods.push(method(
+                                format!("{export_name}#{func_name}"),
+                                &func,
+                                export,
+                                methods.len(),
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let kind = if methods.iter().any(|m| m.is_async) {
+            ActorKind::Async
+        } else {
+            ActorKind::Threaded
+        };
+        Ok(ActorComponent {
+            inner: Arc::new(ComponentInner {
+                runtime,
+                name: name.to_string(),
+                kind,
+                methods: methods.into_iter().map(Arc::new).collect(),
+                pre,
+            }),
+        })
+    }
+
+    /// The component's name (its file stem, or the name given to
+    /// [`Runtime::load_bytes`]).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// How its actors are scheduled.
+    pub fn kind(&self) -> ActorKind {
+        self.inner.kind
+    }
+
+    /// Its methods, in export order.
+    pub fn methods(&self) -> impl ExactSizeIterator<Item = &Method> {
+        self.inner.methods.iter().map(|m| &**m)
+    }
+
+    /// The method called `name`. A function of an exported interface may be
+    /// named by its bare function name when no other method has that name.
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.find(name).map(|m| &**m)
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<&Arc<Method>> {
+        let methods = &self.inner.methods;
+        if let Some(m) = methods.iter().find(|m| m.name == name) {
+            return Some(m);
+        }
+        let mut by_suffix = methods
+            .iter()
+            .filter(|m| m.name.rsplit_once('#').is_some_and(|(_, f)| f == name));
+        match (by_suffix.next(), by_suffix.next()) {
+            (Some(m), None) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Spawns an actor: instantiates the component (once for an async actor,
+    /// `max_concurrency` times for a threaded one) and starts serving calls.
+    /// Returns at once; if instantiation fails, the actor is dead and every
+    /// call resolves to an error that says why. Ray's `Actor.options(...).remote()`.
+    pub fn spawn(&self, options: ActorOptions) -> Result<ActorHandle> {
+        crate::scheduler::spawn(self.clone(), options)
+    }
+}
+
+fn method(
+    name: String,
+    func: &wasmtime::component::types::ComponentFunc,
+    export: ComponentExportIndex,
+    index: usize,
+) -> Method {
+    Method {
+        name,
+        params: func.params().map(|(n, t)| (n.to_string(), t)).collect(),
+        result: func.results().next(),
+        is_async: func.async_(),
+        export,
+        index,
+    }
+}
+
+impl fmt::Debug for ActorComponent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorComponent")
+            .field("name", &self.inner.name)
+            .field("kind", &self.inner.kind)
+            .field(
+                "methods",
+                &self.methods().map(Method::name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}

@@ -1,0 +1,334 @@
+//! The [`Runtime`]: one wasmtime engine, one linker, the compiled-component
+//! cache and the tokio runtime that actors run on.
+//!
+//! Everything expensive happens once per runtime or once per component:
+//! the engine and linker are built at [`RuntimeBuilder::build`], a component
+//! is compiled (or read from the on-disk cache) and linked at
+//! [`Runtime::load`], and spawning an actor only instantiates it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings;
+use crate::cache::ComponentCache;
+use crate::component::ActorComponent;
+use crate::error::{Error, Result};
+use crate::sandbox::ActorState;
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let runtime = wactor::Runtime::builder()
+///     .max_instances(100)
+///     .cache_dir(None::<&str>) // compile every time; nothing on disk
+///     .build()
+///     .unwrap();
+/// # drop(runtime);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    pooling: bool,
+    max_instances: u32,
+    cache_dir: Option<PathBuf>,
+    worker_threads: Option<usize>,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            pooling: true,
+            max_instances: 1000,
+            cache_dir: default_cache_dir(),
+            worker_threads: None,
+        }
+    }
+}
+
+/// `$WACTOR_CACHE_DIR`, else `$XDG_CACHE_HOME/wactor`, else `~/.cache/wactor`.
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("WACTOR_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(Path::new(&dir).join("wactor"));
+    }
+    std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache").join("wactor"))
+}
+
+impl RuntimeBuilder {
+    /// Whether to use wasmtime's pooling instance allocator (default: yes).
+    ///
+    /// The pool reserves address space for [`max_instances`] instances up
+    /// front; instantiating from it is faster and does not run into the
+    /// kernel's limit on memory mappings at high actor counts, where the
+    /// on-demand allocator fails (see `docs/architecture.md`).
+    ///
+    /// [`max_instances`]: RuntimeBuilder::max_instances
+    pub fn pooling(mut self, enabled: bool) -> Self {
+        self.pooling = enabled;
+        self
+    }
+
+    /// How many component instances may be live at once, over all actors
+    /// (default 1000). An async actor is one instance; a threaded actor is
+    /// `max_concurrency` instances.
+    pub fn max_instances(mut self, count: u32) -> Self {
+        self.max_instances = count.max(1);
+        self
+    }
+
+    /// Where compiled components are cached, or `None` for no cache. The
+    /// default is `$WACTOR_CACHE_DIR`, else `$XDG_CACHE_HOME/wactor`, else
+    /// `~/.cache/wactor`. A broken or unwritable cache only costs a compile.
+    pub fn cache_dir(mut self, dir: Option<impl Into<PathBuf>>) -> Self {
+        self.cache_dir = dir.map(Into::into);
+        self
+    }
+
+    /// The number of worker threads of the tokio runtime the runtime creates
+    /// when it is built outside of one (default: one per core). Ignored when
+    /// built inside a tokio runtime, whose threads it then uses.
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count.max(1));
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// Inside a tokio runtime, actors run on that runtime; outside, the
+    /// runtime starts a multi-threaded tokio runtime of its own.
+    pub fn build(self) -> Result<Runtime> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .wasm_component_model_async(true)
+            .concurrency_support(true);
+        if self.pooling {
+            let n = self.max_instances;
+            let mut pool = PoolingAllocationConfig::default();
+            // A Rust guest is one component instance with a few core instances
+            // (the module and wit-component's shims), one memory, a few tables.
+            pool.total_component_instances(n)
+                .total_core_instances(n.saturating_mul(4))
+                .total_memories(n)
+                .total_tables(n.saturating_mul(4))
+                .total_stacks(n.min(1000));
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        bindings::add_to_linker(&mut linker).map_err(|e| Error::Setup(format!("{e:#}")))?;
+
+        let tokio = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => TokioRuntime::Borrowed(handle),
+            Err(_) => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.enable_all().thread_name("wactor-worker");
+                if let Some(n) = self.worker_threads {
+                    builder.worker_threads(n);
+                }
+                let rt = builder
+                    .build()
+                    .map_err(|e| Error::Setup(format!("cannot start tokio: {e}")))?;
+                TokioRuntime::Owned(Some(rt))
+            }
+        };
+
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache: self.cache_dir.map(ComponentCache::new),
+                tokio,
+                next_actor: AtomicU64::new(1),
+            }),
+        })
+    }
+}
+
+/// The host of many actors: a wasmtime engine, the host functions actors may
+/// import, a cache of compiled components, and the threads actors run on.
+///
+/// Cloning is cheap; clones share everything.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// use wactor::{ActorOptions, Runtime};
+///
+/// let runtime = Runtime::new()?;
+/// let counter = runtime.load(wactor_examples::COUNTER)?;
+/// let actor = counter.spawn(ActorOptions::new().name("counter"))?;
+/// let total: i64 = actor.call_typed("add", (5i64,))?.get(None)?;
+/// assert_eq!(total, 5);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<ActorState>,
+    cache: Option<ComponentCache>,
+    tokio: TokioRuntime,
+    next_actor: AtomicU64,
+}
+
+enum TokioRuntime {
+    Borrowed(tokio::runtime::Handle),
+    Owned(Option<tokio::runtime::Runtime>),
+}
+
+impl Drop for TokioRuntime {
+    fn drop(&mut self) {
+        // `shutdown_background` never blocks, so dropping the last `Runtime`
+        // is safe from async code too. Pending calls resolve with a shutdown
+        // error as their promises are dropped.
+        if let TokioRuntime::Owned(rt) = self
+            && let Some(rt) = rt.take()
+        {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration (see [`RuntimeBuilder`]).
+    pub fn new() -> Result<Runtime> {
+        RuntimeBuilder::default().build()
+    }
+
+    /// Starts configuring a runtime.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// Loads the component at `path`: compiles it (or reads it from the
+    /// cache), links it against the host, and works out its actor kind and
+    /// methods. Spawn any number of actors from the result.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<ActorComponent> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "actor".into());
+        self.load_bytes(&name, &bytes)
+            .map_err(|e| with_origin(e, &path.display().to_string()))
+    }
+
+    /// Loads a component from bytes; `name` names it in messages and is the
+    /// prefix of its actors' default names.
+    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<ActorComponent> {
+        check_is_component(name, bytes)?;
+        let inner = &self.inner;
+        let component = match &inner.cache {
+            Some(cache) => cache.load_or_compile(&inner.engine, bytes),
+            None => wasmtime::component::Component::new(&inner.engine, bytes),
+        }
+        .map_err(|e| Error::InvalidComponent {
+            origin: name.to_string(),
+            reason: format!("{e:#}"),
+        })?;
+        ActorComponent::new(self.clone(), name, component)
+    }
+
+    /// A fresh actor number, for default names.
+    pub(crate) fn next_actor_id(&self) -> u64 {
+        self.inner.next_actor.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The tokio runtime actors run on.
+    pub(crate) fn tokio(&self) -> &tokio::runtime::Handle {
+        match &self.inner.tokio {
+            TokioRuntime::Borrowed(handle) => handle,
+            TokioRuntime::Owned(rt) => rt.as_ref().expect("the runtime is alive").handle(),
+        }
+    }
+
+    /// The wasmtime engine, for embedders that want to inspect or share it.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+/// Rejects what is not a component before handing it to the compiler, whose
+/// message for a core module does not say what to do about it.
+fn check_is_component(origin: &str, bytes: &[u8]) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        let reason = if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            "it does not start with the WebAssembly magic bytes `\\0asm` (is it a text `.wat` file, or not wasm at all?)".to_string()
+        };
+        return Err(Error::InvalidComponent {
+            origin: origin.to_string(),
+            reason,
+        });
+    }
+    // Bytes 6..8 are the layer: 0 for core modules, 1 for components.
+    if bytes[6..8] == [0, 0] {
+        return Err(Error::NotAComponent {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Replaces the bare name in a load error by the path the user gave.
+fn with_origin(error: Error, path: &str) -> Error {
+    match error {
+        Error::InvalidComponent { reason, .. } => Error::InvalidComponent {
+            origin: path.to_string(),
+            reason,
+        },
+        Error::NotAComponent { .. } => Error::NotAComponent {
+            origin: path.to_string(),
+        },
+        Error::Unsupported { reason, .. } => Error::Unsupported {
+            origin: path.to_string(),
+            reason,
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_modules_and_garbage_are_told_apart() {
+        let core = b"\0asm\x01\0\0\0";
+        assert!(matches!(
+            check_is_component("m", core),
+            Err(Error::NotAComponent { .. })
+        ));
+        assert!(matches!(
+            check_is_component("m", b"(module)"),
+            Err(Error::InvalidComponent { .. })
+        ));
+        let component = b"\0asm\x0d\0\x01\0";
+        assert!(check_is_component("c", component).is_ok());
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field(
+                "cache",
+                &self.inner.cache.as_ref().map(|c| c.dir().to_path_buf()),
+            )
+            .finish_non_exhaustive()
+    }
+}

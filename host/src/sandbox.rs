@@ -1,0 +1,114 @@
+//! What an actor instance may touch: its store data and its WASI context.
+//!
+//! Each instance gets a fresh WASI context with no arguments, no environment,
+//! no preopened directories and no sockets, so a guest sees nothing of the
+//! host but the clocks, randomness and the output streams it is given.
+//! Output is the one thing chosen per actor ([`GuestOutput`]), so tests and
+//! embedders can read what an actor printed.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Where an actor's stdout or stderr goes.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub enum GuestOutput {
+    /// The host process's own stream (the default).
+    #[default]
+    Inherit,
+    /// Dropped.
+    Discard,
+    /// Kept in memory; read it with [`OutputCapture::contents`].
+    Capture(OutputCapture),
+}
+
+/// An in-memory sink for guest output, shared by clones. Every instance of a
+/// threaded actor writes to the same capture, in the order the writes happen.
+///
+/// ```
+/// use wactor::{GuestOutput, OutputCapture};
+/// let capture = OutputCapture::new();
+/// let _stdout = GuestOutput::Capture(capture.clone());
+/// assert_eq!(capture.contents(), "");
+/// ```
+#[derive(Debug, Clone)]
+pub struct OutputCapture {
+    pipe: MemoryOutputPipe,
+}
+
+/// Captures hold at most this much; writes past it fail in the guest.
+const CAPTURE_LIMIT: usize = 64 << 20;
+
+impl OutputCapture {
+    /// An empty capture.
+    pub fn new() -> Self {
+        OutputCapture {
+            pipe: MemoryOutputPipe::new(CAPTURE_LIMIT),
+        }
+    }
+
+    /// Everything written so far, as text (invalid UTF-8 is replaced).
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.pipe.contents()).into_owned()
+    }
+
+    /// The lines written so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.contents().lines().map(str::to_string).collect()
+    }
+}
+
+impl Default for OutputCapture {
+    fn default() -> Self {
+        OutputCapture::new()
+    }
+}
+
+/// The data of one instance's `Store`.
+pub(crate) struct ActorState {
+    /// The actor's name, for logs and messages.
+    pub(crate) actor: Arc<str>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl ActorState {
+    pub(crate) fn new(actor: Arc<str>, stdout: &GuestOutput, stderr: &GuestOutput) -> Self {
+        let mut wasi = WasiCtx::builder();
+        match stdout {
+            GuestOutput::Inherit => {
+                wasi.inherit_stdout();
+            }
+            GuestOutput::Discard => {}
+            GuestOutput::Capture(c) => {
+                wasi.stdout(c.pipe.clone());
+            }
+        }
+        match stderr {
+            GuestOutput::Inherit => {
+                wasi.inherit_stderr();
+            }
+            GuestOutput::Discard => {}
+            GuestOutput::Capture(c) => {
+                wasi.stderr(c.pipe.clone());
+            }
+        }
+        ActorState {
+            actor,
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for ActorState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

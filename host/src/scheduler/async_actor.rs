@@ -1,0 +1,115 @@
+//! The async-actor scheduler: one instance, many interleaved calls.
+//!
+//! One tokio task owns the actor's `Store` and runs its component-model
+//! event loop (`Store::run_concurrent`). Inside it, a `select!` takes new
+//! calls from the mailbox while fewer than `max_concurrency` are running and
+//! starts each with `call_concurrent`; a guest that awaits (e.g. the host's
+//! `sleep`) yields to the loop, so thousands of calls wait at once for a few
+//! KiB each. Calls beyond `max_concurrency` stay in the mailbox, which is
+//! FIFO. Sync exports go through the same path; wasmtime runs them one at a
+//! time on the instance, as Ray runs sync methods of an async actor on its
+//! event loop.
+//!
+//! A trap ends the event loop: the actor is dead and every running, queued
+//! and later call gets the trap as its cause (wasmtime cannot resume an
+//! instance after a trap).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::{bury, instantiate, outcome, result_slots, trap_message};
+use crate::actor::{ActorOptions, ActorShared, Call};
+use crate::component::Method;
+use crate::error::DeathCause;
+use crate::object_ref::Promise;
+
+pub(crate) async fn run(
+    shared: Arc<ActorShared>,
+    mut mailbox: mpsc::UnboundedReceiver<Call>,
+    options: ActorOptions,
+) {
+    let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
+    async move {
+        let (mut store, funcs) = match instantiate(&shared, &options).await {
+            Ok(ready) => ready,
+            Err(cause) => {
+                shared.die(cause);
+                bury(&shared, &mut mailbox, []);
+                return;
+            }
+        };
+        let max = shared.max_concurrency;
+        let mut dead = shared.watch_death();
+        let mut running_calls: HashMap<u64, (Promise, Arc<Method>)> = HashMap::new();
+        let actor = &*shared.name;
+
+        let result = store
+            .run_concurrent(async |accessor| -> wasmtime::Result<()> {
+                let mut running = FuturesUnordered::new();
+                let mut next_id = 0u64;
+                let mut open = true;
+                loop {
+                    if !open && running.is_empty() {
+                        return Ok(());
+                    }
+                    tokio::select! {
+                        biased;
+                        _ = dead.wait_for(|dead| *dead) => return Ok(()),
+                        Some((id, result)) = running.next(), if !running.is_empty() => {
+                            let result: wasmtime::Result<Vec<_>> = result;
+                            match result {
+                                Ok(values) => {
+                                    if let Some((promise, method)) = running_calls.remove(&id) {
+                                        promise.resolve(outcome(actor, &method, values));
+                                    }
+                                }
+                                Err(trap) => return Err(trap),
+                            }
+                        }
+                        call = mailbox.recv(), if open && running.len() < max => {
+                            let Some(Call { method, args, promise }) = call else {
+                                // Every handle is gone: finish what runs, then stop.
+                                open = false;
+                                continue;
+                            };
+                            let id = next_id;
+                            next_id += 1;
+                            let func = funcs[method.index];
+                            let mut results = result_slots(&method);
+                            running_calls.insert(id, (promise, method));
+                            running.push(async move {
+                                let result = func
+                                    .call_concurrent(accessor, &args, &mut results)
+                                    .await;
+                                (id, result.map(|()| results))
+                            });
+                        }
+                    }
+                }
+            })
+            .await;
+
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(trap)) | Err(trap) => {
+                let message = trap_message(&trap);
+                tracing::warn!(actor, trap = %message, "actor trapped");
+                shared.die(DeathCause::Trap(message));
+            }
+        }
+        if shared.death().is_some() {
+            bury(
+                &shared,
+                &mut mailbox,
+                running_calls.into_values().map(|(promise, _)| promise),
+            );
+        }
+    }
+    .instrument(span)
+    .await
+}

@@ -1,0 +1,126 @@
+//! The schedulers: the tasks that own an actor's instances and run its calls.
+//!
+//! - [`async_actor`]: one instance, one tokio task driving the store's
+//!   component-model event loop; calls interleave up to `max_concurrency`.
+//! - [`threaded`]: `max_concurrency` instances, one tokio task each, pulling
+//!   calls from one shared FIFO queue.
+//!
+//! Both follow the same rules on death, so that no call is ever lost: the
+//! cause is recorded first, then the mailbox is closed (a racing `call` then
+//! sees its send fail and resolves its own ref), then every running and
+//! queued call is resolved with [`Error::ActorDied`](crate::Error::ActorDied).
+
+pub(crate) mod async_actor;
+pub(crate) mod threaded;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use wasmtime::component::{Func, Instance, Type, Val};
+use wasmtime::{AsContextMut, Store};
+
+use crate::actor::{ActorHandle, ActorOptions, ActorShared, Call};
+use crate::component::{ActorComponent, ActorKind, Method};
+use crate::error::{DeathCause, Error, Result};
+use crate::object_ref::{Outcome, Promise};
+use crate::sandbox::ActorState;
+
+pub(crate) fn spawn(component: ActorComponent, options: ActorOptions) -> Result<ActorHandle> {
+    let kind = component.kind();
+    let max_concurrency = options
+        .max_concurrency
+        .unwrap_or(kind.default_max_concurrency());
+    if max_concurrency == 0 {
+        return Err(Error::InvalidRequest(
+            "max_concurrency must be at least 1".into(),
+        ));
+    }
+    let runtime = component.inner.runtime.clone();
+    let name: Arc<str> = match &options.name {
+        Some(name) => name.as_str().into(),
+        None => format!("{}-{}", component.name(), runtime.next_actor_id()).into(),
+    };
+    let shared = Arc::new(ActorShared::new(name, component, max_concurrency));
+    let (mailbox, rx) = mpsc::unbounded_channel();
+    let task_shared = shared.clone();
+    match kind {
+        ActorKind::Async => runtime
+            .tokio()
+            .spawn(async_actor::run(task_shared, rx, options)),
+        ActorKind::Threaded => runtime
+            .tokio()
+            .spawn(threaded::run(task_shared, rx, options)),
+    };
+    Ok(ActorHandle { shared, mailbox })
+}
+
+/// A store and instance for one actor instance, with its methods resolved.
+pub(crate) async fn instantiate(
+    shared: &ActorShared,
+    options: &ActorOptions,
+) -> std::result::Result<(Store<ActorState>, Vec<Func>), DeathCause> {
+    let component = &shared.component.inner;
+    let engine = component.runtime.engine();
+    let state = ActorState::new(shared.name.clone(), &options.stdout, &options.stderr);
+    let mut store = Store::new(engine, state);
+    let instance: Instance = component
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| DeathCause::Trap(format!("instantiation failed: {}", trap_message(&e))))?;
+    let funcs = component
+        .methods
+        .iter()
+        .map(|m| {
+            instance
+                .get_func(store.as_context_mut(), m.export)
+                .ok_or_else(|| DeathCause::Trap(format!("export `{}` is missing", m.name())))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok((store, funcs))
+}
+
+/// Slots for a method's results, overwritten by the call.
+pub(crate) fn result_slots(method: &Method) -> Vec<Val> {
+    vec![Val::Bool(false); usize::from(method.result().is_some())]
+}
+
+/// Turns what the guest returned into what the caller gets: the value, the
+/// `ok` payload of a `result` (its `err` payload becomes
+/// [`Error::MethodFailed`]), or `()` (an empty tuple) for no result.
+pub(crate) fn outcome(actor: &str, method: &Method, results: Vec<Val>) -> Outcome {
+    let unit = || Val::Tuple(Vec::new());
+    let Some(value) = results.into_iter().next() else {
+        return Ok(unit());
+    };
+    match (method.result(), value) {
+        (Some(Type::Result(_)), Val::Result(Ok(payload))) => Ok(payload.map_or_else(unit, |v| *v)),
+        (Some(Type::Result(_)), Val::Result(Err(payload))) => Err(Error::MethodFailed {
+            actor: actor.to_string(),
+            method: method.name().to_string(),
+            error: payload.map(|v| *v),
+        }),
+        (_, value) => Ok(value),
+    }
+}
+
+/// The text of a trap: wasmtime's message with the wasm backtrace.
+pub(crate) fn trap_message(error: &wasmtime::Error) -> String {
+    format!("{error:?}").trim().to_string()
+}
+
+/// Resolves every running and queued call of a dead actor (see module docs).
+pub(crate) fn bury(
+    shared: &ActorShared,
+    mailbox: &mut mpsc::UnboundedReceiver<Call>,
+    running: impl IntoIterator<Item = Promise>,
+) {
+    let error = shared.died_error();
+    for promise in running {
+        promise.resolve(Err(error.clone()));
+    }
+    mailbox.close();
+    while let Ok(call) = mailbox.try_recv() {
+        call.promise.resolve(Err(error.clone()));
+    }
+}

@@ -1,0 +1,103 @@
+//! The threaded-actor scheduler: a pool of instances, one call each.
+//!
+//! A sync-only component is Ray's threaded actor. Since a wasm instance runs
+//! one sync call at a time (a second one would re-enter it), parallelism
+//! needs separate instances: `max_concurrency` of them, each owned by its
+//! own tokio task so they run in parallel on the runtime's worker threads.
+//! The workers take calls from one shared FIFO queue, so a call goes to
+//! whichever instance is idle first, and with one instance calls run one at
+//! a time in submission order.
+//!
+//! The instances do not share linear memory: with `max_concurrency > 1`
+//! they are replicas (like Orleans stateless workers), not one object with
+//! threads. A trap in any of them kills the whole actor.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::{bury, instantiate, outcome, result_slots, trap_message};
+use crate::actor::{ActorOptions, ActorShared, Call};
+use crate::error::DeathCause;
+
+pub(crate) async fn run(
+    shared: Arc<ActorShared>,
+    mailbox: mpsc::UnboundedReceiver<Call>,
+    options: ActorOptions,
+) {
+    let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
+    async move {
+        let queue = Arc::new(Mutex::new(mailbox));
+        let mut workers = JoinSet::new();
+        for replica in 0..shared.max_concurrency {
+            workers.spawn(
+                worker(shared.clone(), queue.clone(), options.clone())
+                    .instrument(tracing::debug_span!("replica", replica)),
+            );
+        }
+        while let Some(joined) = workers.join_next().await {
+            if let Err(e) = joined {
+                shared.die(DeathCause::Trap(format!("a host worker failed: {e}")));
+            }
+        }
+        if shared.death().is_some() {
+            bury(&shared, &mut *queue.lock().await, []);
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn worker(
+    shared: Arc<ActorShared>,
+    queue: Arc<Mutex<mpsc::UnboundedReceiver<Call>>>,
+    options: ActorOptions,
+) {
+    let (mut store, funcs) = match instantiate(&shared, &options).await {
+        Ok(ready) => ready,
+        Err(cause) => {
+            shared.die(cause);
+            return;
+        }
+    };
+    let mut dead = shared.watch_death();
+    loop {
+        let call = tokio::select! {
+            biased;
+            _ = dead.wait_for(|dead| *dead) => return,
+            call = async { queue.lock().await.recv().await } => call,
+        };
+        let Some(Call {
+            method,
+            args,
+            promise,
+        }) = call
+        else {
+            return; // every handle is gone and the queue is empty
+        };
+        let func = funcs[method.index];
+        let mut results = result_slots(&method);
+        let result = tokio::select! {
+            biased;
+            _ = dead.wait_for(|dead| *dead) => {
+                // Killed mid-call: dropping the call leaves this instance
+                // unusable, which is fine, as it is never used again.
+                promise.resolve(Err(shared.died_error()));
+                return;
+            }
+            result = func.call_async(&mut store, &args, &mut results) => result,
+        };
+        match result {
+            Ok(()) => promise.resolve(outcome(&shared.name, &method, results)),
+            Err(trap) => {
+                let message = trap_message(&trap);
+                tracing::warn!(actor = %shared.name, trap = %message, "actor trapped");
+                shared.die(DeathCause::Trap(message));
+                promise.resolve(Err(shared.died_error()));
+                return;
+            }
+        }
+    }
+}

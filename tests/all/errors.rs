@@ -1,0 +1,218 @@
+use std::time::Duration;
+
+use wactor::{ActorOptions, DeathCause, Error, GuestOutput, Val};
+use wactor_tests::{PATIENCE, load, runtime};
+
+fn faulty() -> (wactor::Runtime, wactor::ActorHandle) {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .name("faulty-1")
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    (rt, actor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_error_reaches_the_caller_and_the_actor_lives_on() {
+    let (_rt, actor) = faulty();
+    let err = actor
+        .call("divide", (1i64, 0i64))
+        .unwrap()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::MethodFailed {
+            actor,
+            method,
+            error,
+        } => {
+            assert_eq!(actor, "faulty-1");
+            assert_eq!(method, "divide");
+            assert_eq!(error, &Some(Val::String("cannot divide 1 by 0".into())));
+        }
+        other => panic!("expected MethodFailed, got {other:?}"),
+    }
+    assert!(err.to_string().contains("cannot divide 1 by 0"), "{err}");
+    let q: i64 = actor
+        .call_typed("divide", (7i64, 2i64))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(q, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trap_kills_the_actor_for_running_queued_and_later_calls() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .name("doomed")
+                .max_concurrency(2)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    let running = actor.call("echo", ("slow", 5_000u64)).unwrap();
+    let crash = actor.call("crash-after", (100u64,)).unwrap();
+    let queued = actor.call("echo", ("queued", 0u64)).unwrap();
+
+    for r in [crash, running, queued] {
+        let err = r.get(Some(PATIENCE)).unwrap_err();
+        match &err {
+            Error::ActorDied {
+                actor,
+                cause: DeathCause::Trap(message),
+            } => {
+                assert_eq!(actor, "doomed");
+                assert!(
+                    message.contains("crashing on purpose") || message.contains("unreachable"),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("crash_after") || message.contains("backtrace"),
+                    "no backtrace: {message}"
+                );
+            }
+            other => panic!("expected ActorDied by trap, got {other:?}"),
+        }
+    }
+    let later = actor.call("echo", ("later", 0u64)).unwrap();
+    assert!(matches!(
+        later.get(Some(PATIENCE)),
+        Err(Error::ActorDied { .. })
+    ));
+    assert!(matches!(actor.death_cause(), Some(DeathCause::Trap(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_method_is_rejected_with_the_methods_there_are() {
+    let (_rt, actor) = faulty();
+    let err = actor.call("nope", ()).unwrap_err();
+    assert!(matches!(err, Error::UnknownMethod { .. }));
+    let text = err.to_string();
+    assert!(
+        text.contains("`nope`") && text.contains("divide") && text.contains("echo"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_arity_and_wrong_types_say_what_was_expected() {
+    let (_rt, actor) = faulty();
+    let err = actor.call("divide", (1i64,)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WrongArity {
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("func(a: s64, b: s64) -> result<s64, string>"),
+        "{err}"
+    );
+
+    let err = actor.call("divide", (1i64, "two")).unwrap_err();
+    match &err {
+        Error::WrongType {
+            method,
+            param,
+            expected,
+            ..
+        } => {
+            assert_eq!(
+                (method.as_str(), param.as_str(), expected.as_str()),
+                ("divide", "b", "s64")
+            );
+        }
+        other => panic!("expected WrongType, got {other:?}"),
+    }
+
+    let opts = Val::Record(vec![
+        ("shout".into(), Val::Bool(true)),
+        ("repeat".into(), Val::U32(2)),
+    ]);
+    let err = actor
+        .call(
+            "describe",
+            vec![
+                Val::String("x".into()),
+                Val::List(vec![]),
+                Val::Option(None),
+                opts,
+            ],
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`opts.repeat` of `describe` must be u8, but u32 `2` was given"),
+        "{err}"
+    );
+
+    // The actor is unharmed by rejected calls.
+    let method = actor.component().method("describe").unwrap();
+    let args = method
+        .parse_args(r#"("x", ["a", "b"], some(3), {shout: true, repeat: 2})"#)
+        .unwrap();
+    let text: String = actor.call_typed("describe", args).unwrap().await.unwrap();
+    assert_eq!(text, "X [A,B] LIMIT=SOME(3)X [A,B] LIMIT=SOME(3)");
+}
+
+#[test]
+fn invalid_bytes_and_core_modules_are_rejected_clearly() {
+    let rt = runtime();
+    let err = rt
+        .load_bytes("garbage", b"definitely not wasm")
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(err.to_string().contains("magic"), "{err}");
+
+    let core_module = b"\0asm\x01\0\0\0";
+    let err = rt.load_bytes("core", core_module).unwrap_err();
+    assert!(matches!(err, Error::NotAComponent { .. }), "{err:?}");
+    assert!(err.to_string().contains("not a component"), "{err}");
+
+    let truncated = std::fs::read(wactor_examples::COUNTER).unwrap();
+    let err = rt
+        .load_bytes("truncated", &truncated[..truncated.len() / 2])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+
+    let err = rt.load("/no/such/file.wasm").unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_fails_running_and_queued_calls() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .max_concurrency(1)
+                .stdout(GuestOutput::Discard),
+        )
+        .unwrap();
+    let running = actor.call("echo", ("a", 10_000u64)).unwrap();
+    let queued = actor.call("echo", ("b", 0u64)).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    actor.kill();
+    for r in [running, queued] {
+        assert!(matches!(
+            r.get(Some(PATIENCE)),
+            Err(Error::ActorDied {
+                cause: DeathCause::Killed,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the example actors, built from `examples/actors`, run
+//! through the real host.
+
+mod async_actor;
+mod errors;
+mod object_refs;
+mod threaded_actor;

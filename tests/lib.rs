@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests in `all/`.
+
+use std::time::Duration;
+
+use wactor::{ActorComponent, Runtime};
+
+/// A runtime that caches nothing on disk, so tests do not depend on (or
+/// fill) the user's cache.
+pub fn runtime() -> Runtime {
+    Runtime::builder()
+        .cache_dir(None::<&str>)
+        .build()
+        .expect("the runtime starts")
+}
+
+/// Loads the example called `name` (see `wactor_examples::ALL`).
+pub fn load(runtime: &Runtime, name: &str) -> ActorComponent {
+    let path = wactor_examples::path(name).expect("a known example");
+    runtime.load(path).expect("the example loads")
+}
+
+/// The most lines between a `start` line and its `end` line at once, read
+/// from an actor's captured output: the concurrency the guest itself showed.
+pub fn peak_overlap(lines: &[String], start: &str, end: &str) -> usize {
+    let (mut now, mut peak) = (0usize, 0usize);
+    for line in lines {
+        if line.starts_with(start) {
+            now += 1;
+            peak = peak.max(now);
+        } else if line.starts_with(end) {
+            now = now.saturating_sub(1);
+        }
+    }
+    peak
+}
+
+/// A generous bound for "finishes", far above the expected time: the tests
+/// assert what ran concurrently from what the guest observed, and use time
+/// only as a sanity check that nothing hung.
+pub const PATIENCE: Duration = Duration::from_secs(60);
