@@ -23,6 +23,10 @@ impl ComponentCache {
         ComponentCache { dir }
     }
 
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     fn entry(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
         let mut engine_hash = std::hash::DefaultHasher::new();
         engine
@@ -76,11 +80,5 @@ impl ComponentCache {
         std::fs::write(&tmp, compiled)?;
         std::fs::rename(&tmp, path)?;
         Ok(())
-    }
-}
-
-impl ComponentCache {
-    pub(crate) fn dir(&self) -> &std::path::Path {
-        &self.dir
     }
 }

@@ -109,22 +109,25 @@ impl Method {
             signature: self.signature(),
             reason,
         };
+        // Parse as a call of the bare function name so that error spans
+        // point into text the user recognizes.
+        let func = self.name.rsplit_once('#').map_or(&*self.name, |(_, f)| f);
         let text = text.trim();
         let call = if text.starts_with('(') {
-            format!("f{text}")
+            format!("{func}{text}")
         } else if text.ends_with(')') && text.contains('(') {
             text.to_string()
         } else if text.is_empty() {
-            "f()".to_string()
+            format!("{func}()")
         } else {
-            format!("f({text})")
+            format!("{func}({text})")
         };
-        let parsed =
-            wasm_wave::untyped::UntypedFuncCall::parse(&call).map_err(|e| bad(e.to_string()))?;
+        let in_call = |e: &dyn std::fmt::Display| bad(format!("{e} in `{call}`"));
+        let parsed = wasm_wave::untyped::UntypedFuncCall::parse(&call).map_err(|e| in_call(&e))?;
         let types: Vec<Type> = self.params.iter().map(|(_, t)| t.clone()).collect();
         let values: Vec<Val> = parsed
             .to_wasm_params(types.iter())
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| in_call(&e))?;
         Ok(values)
     }
 
@@ -171,6 +174,7 @@ pub(crate) struct ComponentInner {
     pub(crate) name: String,
     pub(crate) kind: ActorKind,
     pub(crate) methods: Vec<Arc<Method>>,
+    pub(crate) imports: Vec<String>,
     pub(crate) pre: InstancePre<ActorState>,
 }
 
@@ -229,6 +233,10 @@ impl ActorComponent {
                 _ => {}
             }
         }
+        let imports = ty
+            .imports(&engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         let kind = if methods.iter().any(|m| m.is_async) {
             ActorKind::Async
         } else {
@@ -240,6 +248,7 @@ impl ActorComponent {
                 name: name.to_string(),
                 kind,
                 methods: methods.into_iter().map(Arc::new).collect(),
+                imports,
                 pre,
             }),
         })
@@ -259,6 +268,11 @@ impl ActorComponent {
     /// Its methods, in export order.
     pub fn methods(&self) -> impl ExactSizeIterator<Item = &Method> {
         self.inner.methods.iter().map(|m| &**m)
+    }
+
+    /// The names of the interfaces and functions it imports from the host.
+    pub fn imports(&self) -> &[String] {
+        &self.inner.imports
     }
 
     /// The method called `name`. A function of an exported interface may be

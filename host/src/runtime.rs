@@ -302,6 +302,17 @@ fn with_origin(error: Error, path: &str) -> Error {
     }
 }
 
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field(
+                "cache",
+                &self.inner.cache.as_ref().map(|c| c.dir().to_path_buf()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,16 +330,5 @@ mod tests {
         ));
         let component = b"\0asm\x0d\0\x01\0";
         assert!(check_is_component("c", component).is_ok());
-    }
-}
-
-impl std::fmt::Debug for Runtime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field(
-                "cache",
-                &self.inner.cache.as_ref().map(|c| c.dir().to_path_buf()),
-            )
-            .finish_non_exhaustive()
     }
 }

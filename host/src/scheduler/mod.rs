@@ -104,9 +104,13 @@ pub(crate) fn outcome(actor: &str, method: &Method, results: Vec<Val>) -> Outcom
     }
 }
 
-/// The text of a trap: wasmtime's message with the wasm backtrace.
+/// The text of a trap: the trap itself first, then the wasm backtrace that
+/// wasmtime attaches as context. (Not `{:?}`, which would add the host's
+/// Rust backtrace when `RUST_BACKTRACE` is set.)
 pub(crate) fn trap_message(error: &wasmtime::Error) -> String {
-    format!("{error:?}").trim().to_string()
+    let mut parts: Vec<String> = error.chain().map(|c| c.to_string()).collect();
+    parts.reverse();
+    parts.join("\n").trim().to_string()
 }
 
 /// Resolves every running and queued call of a dead actor (see module docs).

@@ -1,1 +1,212 @@
-fn main() {}
+//! `wactor`: run and inspect WebAssembly actors from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use wactor::{ActorComponent, ActorOptions, Runtime};
+
+/// Run WebAssembly components as actors, with Ray's concurrency model.
+///
+/// A component with any `async func` export is an async actor (one instance,
+/// calls interleaved); one with only sync exports is a threaded actor (a pool
+/// of `--max-concurrency` instances).
+#[derive(Parser)]
+#[command(name = "wactor", version, about, long_about)]
+#[command(after_help = "Examples:\n  \
+    wactor inspect actor.wasm\n  \
+    wactor run actor.wasm --invoke 'run-task(1000)' --count 50\n  \
+    wactor run actor.wasm --invoke 'run-task(1000)' --count 50 --max-concurrency 10\n\n\
+    Set WACTOR_LOG (e.g. WACTOR_LOG=debug) to see the runtime's logs.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Spawn one actor from a component and call one of its methods,
+    /// `--count` times at once; print each result and a timing summary.
+    Run(RunArgs),
+    /// Print a component's actor kind and every method with its WIT signature.
+    Inspect {
+        /// The component (`.wasm`).
+        component: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The component (`.wasm`) to run as an actor.
+    component: PathBuf,
+
+    /// The call to make, in WAVE syntax as for `wasmtime run --invoke`:
+    /// the method's name and its arguments, e.g. 'run-task(1000)' or
+    /// 'greet("ray", [1, 2])'. `wactor inspect` lists the methods.
+    #[arg(long, value_name = "CALL")]
+    invoke: Option<String>,
+
+    /// How many calls to submit at once (each returns an ObjectRef at once;
+    /// the actor's scheduler decides how many run together).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    count: usize,
+
+    /// Calls that may run at once: interleaved calls for an async actor
+    /// (default 1000), instances in the pool for a threaded actor (default 1).
+    #[arg(long, value_name = "N")]
+    max_concurrency: Option<usize>,
+
+    /// The actor's name, used in logs and errors.
+    #[arg(long)]
+    name: Option<String>,
+
+    /// Print only the timing summary, not each result.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WACTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,wactor::guest=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let result = match tokio::runtime::Runtime::new() {
+        Ok(tokio) => tokio.block_on(async {
+            match cli.command {
+                Command::Run(args) => run(args).await,
+                Command::Inspect { component } => inspect(&component),
+            }
+        }),
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<(Runtime, ActorComponent)> {
+    let runtime = Runtime::new()?;
+    let component = runtime.load(path)?;
+    Ok((runtime, component))
+}
+
+fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
+    let (_runtime, component) = load(path)?;
+    let kind = component.kind();
+    println!(
+        "{}: {kind} (default max_concurrency {})",
+        path.display(),
+        kind.default_max_concurrency()
+    );
+    println!("methods:");
+    for method in component.methods() {
+        println!("  {}: {}", method.name(), method.signature());
+    }
+    println!("imports:");
+    for import in component.imports() {
+        println!("  {import}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let Some(invoke) = args.invoke.as_deref() else {
+        bail!(
+            "nothing to run: pass --invoke 'method(args)' (see `wactor inspect {}` for the methods)",
+            args.component.display()
+        );
+    };
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let (_runtime, component) = load(&args.component)?;
+    let method_name = invoke.split('(').next().unwrap_or(invoke).trim();
+    let Some(method) = component.method(method_name) else {
+        let names: Vec<_> = component.methods().map(|m| m.name()).collect();
+        bail!(
+            "{} has no method `{method_name}`; its methods are: {}",
+            args.component.display(),
+            names.join(", ")
+        );
+    };
+    let call_args = method.parse_args(&invoke[method_name.len()..])?;
+
+    let mut options = ActorOptions::new();
+    if let Some(n) = args.max_concurrency {
+        options = options.max_concurrency(n);
+    }
+    if let Some(name) = &args.name {
+        options = options.name(name.clone());
+    }
+    let actor = component.spawn(options)?;
+
+    let start = Instant::now();
+    let mut pending = FuturesUnordered::new();
+    for i in 0..args.count {
+        let r = actor
+            .call(method.name(), call_args.clone())
+            .with_context(|| format!("call {i} of `{}`", method.name()))?;
+        pending.push(async move { (i, r.await, start.elapsed()) });
+    }
+    let mut outcomes = Vec::with_capacity(args.count);
+    while let Some(done) = pending.next().await {
+        outcomes.push(done);
+    }
+    let wall = start.elapsed();
+    outcomes.sort_by_key(|(i, ..)| *i);
+
+    let mut failed = 0;
+    for (i, outcome, _) in &outcomes {
+        match outcome {
+            Ok(value) if !args.quiet => {
+                let text = wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"));
+                if args.count == 1 {
+                    println!("{text}");
+                } else {
+                    println!("[{i}] {text}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failed += 1;
+                eprintln!("[{i}] error: {e}");
+            }
+        }
+    }
+
+    let mut latencies: Vec<Duration> = outcomes.iter().map(|(_, _, t)| *t).collect();
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    eprintln!(
+        "{} x {} on {} ({}, max_concurrency {}): {} ok, {failed} failed in {:.3} s \
+         (completion times: first {:.3} s, median {:.3} s, last {:.3} s; {:.0} calls/s)",
+        args.count,
+        method.name(),
+        actor.name(),
+        actor.kind(),
+        actor.max_concurrency(),
+        args.count - failed,
+        wall.as_secs_f64(),
+        pick(0.0).as_secs_f64(),
+        pick(0.5).as_secs_f64(),
+        pick(1.0).as_secs_f64(),
+        args.count as f64 / wall.as_secs_f64(),
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,138 @@
+//! The `wactor` command line, run as a user would, on the example actors.
+
+use std::process::{Command, Output};
+
+fn wactor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wactor"))
+        .args(args)
+        // Keep the user's compile cache out of the tests.
+        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("WACTOR_LOG")
+        .output()
+        .expect("wactor runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn run_makes_fifty_concurrent_calls_and_summarizes_them() {
+    let out = wactor(&[
+        "run",
+        wactor_examples::ASYNC_ACTOR,
+        "--invoke",
+        "run-task(300)",
+        "--count",
+        "50",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    // Each result is how many calls were in flight when that call started:
+    // all 50 start before any finishes, so the last to start saw 50.
+    assert!(stdout.lines().any(|l| l.ends_with("] 50")), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| *l == "started").count(), 50);
+    assert_eq!(stdout.lines().filter(|l| *l == "finished").count(), 50);
+    assert!(stderr.contains("50 x run-task"), "{stderr}");
+    assert!(stderr.contains("50 ok, 0 failed"), "{stderr}");
+    assert!(stderr.contains("max_concurrency 1000"), "{stderr}");
+}
+
+#[test]
+fn run_honours_max_concurrency() {
+    let out = wactor(&[
+        "run",
+        wactor_examples::ASYNC_ACTOR,
+        "--invoke",
+        "run-task(100)",
+        "--count",
+        "30",
+        "--max-concurrency",
+        "10",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let seen: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix('[')?.split_once("] ")?.1.parse().ok())
+        .collect();
+    assert_eq!(seen.len(), 30, "{stdout}");
+    assert_eq!(seen.iter().max(), Some(&10), "{stdout}");
+    assert!(stderr.contains("max_concurrency 10"), "{stderr}");
+}
+
+#[test]
+fn inspect_prints_the_kind_and_every_signature() {
+    let out = wactor(&["inspect", wactor_examples::FAULTY]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("async actor"), "{stdout}");
+    assert!(
+        stdout.contains("  echo: async func(text: string, millis: u64) -> string"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  divide: func(a: s64, b: s64) -> result<s64, string>"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wactor:runtime/time@0.1.0"), "{stdout}");
+
+    let out = wactor(&["inspect", wactor_examples::THREADED_ACTOR]);
+    assert!(text(&out.stdout).contains("threaded actor (default max_concurrency 1)"));
+}
+
+#[test]
+fn a_method_error_fails_the_run_with_its_message() {
+    let out = wactor(&["run", wactor_examples::FAULTY, "--invoke", "divide(1, 0)"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("cannot divide 1 by 0"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_trap_is_reported_with_its_wasm_backtrace() {
+    let out = wactor(&["run", wactor_examples::FAULTY, "--invoke", "crash-after(1)"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("died: it trapped"), "{stderr}");
+    assert!(stderr.contains("wasm backtrace"), "{stderr}");
+    assert!(stderr.contains("crash-after"), "{stderr}");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let core = format!("{dir}/core-module.wasm");
+    std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["inspect", &core],
+            "core WebAssembly module, not a component",
+        ),
+        (&["inspect", "/no/such.wasm"], "cannot read /no/such.wasm"),
+        (
+            &["run", wactor_examples::FAULTY, "--invoke", "nope()"],
+            "has no method `nope`; its methods are: divide",
+        ),
+        (
+            &[
+                "run",
+                wactor_examples::FAULTY,
+                "--invoke",
+                "divide(1, \"x\")",
+            ],
+            "cannot parse the arguments of `divide`",
+        ),
+        (&["run", wactor_examples::FAULTY], "pass --invoke"),
+    ];
+    for (args, expected) in cases {
+        let out = wactor(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
