@@ -49,14 +49,18 @@ impl ComponentCache {
         bytes: &[u8],
     ) -> wasmtime::Result<Component> {
         let path = self.entry(engine, bytes);
-        if path.exists() {
-            // SAFETY: the file is one we wrote (atomically, by rename) from
-            // `Component::serialize` of these exact bytes, in a directory we
-            // own, and wasmtime checks its header against this engine before
-            // use. As with any code cache, whoever can write the cache
-            // directory can run code in this process.
+        // Read the entry into memory rather than `deserialize_file`, which
+        // maps the file: a file truncated or rewritten by another process
+        // while mapped would crash this one with SIGBUS.
+        if let Ok(compiled) = std::fs::read(&path) {
+            // SAFETY: the bytes come from a file we wrote (atomically, by
+            // rename) from `Component::serialize`, named by the hash of these
+            // exact component bytes and this engine's compatibility hash, in
+            // a directory we own; wasmtime also checks the header against
+            // this engine. As with any code cache, whoever can write the
+            // cache directory can run code in this process.
             #[allow(unsafe_code)]
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            match unsafe { Component::deserialize(engine, &compiled) } {
                 Ok(component) => {
                     tracing::debug!(path = %path.display(), "loaded compiled component from cache");
                     return Ok(component);

@@ -103,3 +103,17 @@ fn a_runtime_built_outside_tokio_serves_blocking_callers() {
     let start = Instant::now();
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_exports_of_an_async_actor_run_one_at_a_time() {
+    let rt = runtime();
+    let actor = load(&rt, "async-actor")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let refs: Vec<_> = (0..4)
+        .map(|_| actor.call_typed::<u32>("blocking-task", (50u64,)).unwrap())
+        .collect();
+    for r in refs {
+        assert_eq!(r.await.unwrap(), 1, "two sync calls overlapped");
+    }
+}

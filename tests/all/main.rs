@@ -4,4 +4,5 @@
 mod async_actor;
 mod errors;
 mod object_refs;
+mod runtime;
 mod threaded_actor;

@@ -27,6 +27,7 @@ thread_local! {
     static IN_FLIGHT: Cell<u32> = const { Cell::new(0) };
     static PEAK: Cell<u32> = const { Cell::new(0) };
     static FINISHED: Cell<u64> = const { Cell::new(0) };
+    static BLOCKING: Cell<u32> = const { Cell::new(0) };
 }
 
 struct AsyncActor;
@@ -49,6 +50,16 @@ impl Guest for AsyncActor {
         println!("finished");
         IN_FLIGHT.with(|n| n.set(n.get() - 1));
         FINISHED.with(|f| f.set(f.get() + 1));
+        now
+    }
+
+    fn blocking_task(millis: u64) -> u32 {
+        let now = BLOCKING.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        std::thread::sleep(Duration::from_millis(millis));
+        BLOCKING.with(|n| n.set(n.get() - 1));
         now
     }
 

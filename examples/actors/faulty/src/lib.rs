@@ -1,5 +1,9 @@
 //! An actor that fails on purpose, for tests of wactor's error handling.
 
+// The generated export glue of `describe` takes one argument per flattened
+// parameter.
+#![allow(clippy::too_many_arguments)]
+
 use std::time::Duration;
 
 wit_bindgen::generate!({

@@ -1,0 +1,77 @@
+use wactor::{ActorOptions, Runtime};
+
+fn cache_entries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk_and_reused() {
+    let dir = std::env::temp_dir().join(format!("wactor-cache-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rt = Runtime::builder().cache_dir(Some(&dir)).build().unwrap();
+
+    rt.load(wactor_examples::COUNTER).unwrap();
+    let entries = cache_entries(&dir);
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    // A second runtime loads the cached artifact, and it runs.
+    let rt2 = Runtime::builder().cache_dir(Some(&dir)).build().unwrap();
+    let counter = rt2.load(wactor_examples::COUNTER).unwrap();
+    assert_eq!(cache_entries(&dir), entries);
+    let actor = counter.spawn(ActorOptions::new()).unwrap();
+    assert_eq!(
+        actor
+            .call_typed::<i64>("add", (4i64,))
+            .unwrap()
+            .get(None)
+            .unwrap(),
+        4
+    );
+
+    // A corrupt entry is ignored and replaced, not trusted.
+    std::fs::write(&entries[0], b"garbage").unwrap();
+    let counter = rt2.load(wactor_examples::COUNTER).unwrap();
+    let actor = counter.spawn(ActorOptions::new()).unwrap();
+    assert_eq!(
+        actor
+            .call_typed::<i64>("add", (1i64,))
+            .unwrap()
+            .get(None)
+            .unwrap(),
+        1
+    );
+    assert_ne!(std::fs::read(&entries[0]).unwrap(), b"garbage");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn many_actors_spawn_from_one_loaded_component_with_their_own_state() {
+    let rt = wactor_tests::runtime();
+    let counter = wactor_tests::load(&rt, "counter");
+    let actors: Vec<_> = (0..20)
+        .map(|i| {
+            counter
+                .spawn(ActorOptions::new().name(format!("c{i}")))
+                .unwrap()
+        })
+        .collect();
+    for (i, actor) in actors.iter().enumerate() {
+        actor.call("add", (i as i64,)).unwrap();
+    }
+    for (i, actor) in actors.iter().enumerate() {
+        assert_eq!(actor.name(), format!("c{i}"));
+        let v: i64 = actor.call_typed("value", ()).unwrap().get(None).unwrap();
+        assert_eq!(v, i as i64);
+    }
+}
+
+#[test]
+fn max_concurrency_zero_is_refused() {
+    let rt = wactor_tests::runtime();
+    let err = wactor_tests::load(&rt, "counter")
+        .spawn(ActorOptions::new().max_concurrency(0))
+        .unwrap_err();
+    assert!(err.to_string().contains("max_concurrency"), "{err}");
+}
