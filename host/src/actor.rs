@@ -204,7 +204,7 @@ impl ActorHandle {
         if self.shared.death().is_some() {
             return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
         }
-        let (object_ref, promise) = ObjectRef::pending();
+        let (object_ref, promise) = ObjectRef::pending(Some(self.shared.name.clone()));
         if let Err(mpsc::error::SendError(call)) = self.mailbox.send(Call {
             method,
             args,

@@ -72,8 +72,9 @@ impl Slot {
 }
 
 impl ObjectRef {
-    /// A pending ref and the promise that resolves it.
-    pub(crate) fn pending() -> (ObjectRef, Promise) {
+    /// A pending ref and the promise that resolves it, for a call on `actor`
+    /// (named in the error if the promise is dropped unresolved).
+    pub(crate) fn pending(actor: Option<Arc<str>>) -> (ObjectRef, Promise) {
         let slot = Arc::new(Slot {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State::Pending(Vec::new())),
@@ -81,13 +82,16 @@ impl ObjectRef {
         });
         (
             ObjectRef { slot: slot.clone() },
-            Promise { slot: Some(slot) },
+            Promise {
+                slot: Some(slot),
+                actor,
+            },
         )
     }
 
     /// A ref that is already resolved with `outcome`.
     pub(crate) fn resolved(outcome: Outcome) -> ObjectRef {
-        let (r, promise) = ObjectRef::pending();
+        let (r, promise) = ObjectRef::pending(None);
         promise.resolve(outcome);
         r
     }
@@ -191,6 +195,7 @@ impl Future for ObjectRef {
 /// [`resolve`](Promise::resolve), or on drop with a shutdown error.
 pub(crate) struct Promise {
     slot: Option<Arc<Slot>>,
+    actor: Option<Arc<str>>,
 }
 
 impl Promise {
@@ -201,12 +206,6 @@ impl Promise {
             fill(&slot, outcome);
         }
     }
-
-    /// Whether anyone still holds the ref (if not, the result is unwanted).
-    #[allow(dead_code)] // used by schedulers that skip abandoned calls
-    pub(crate) fn is_wanted(&self) -> bool {
-        self.slot.as_ref().is_some_and(|s| Arc::strong_count(s) > 1)
-    }
 }
 
 impl Drop for Promise {
@@ -215,7 +214,7 @@ impl Drop for Promise {
             fill(
                 &slot,
                 Err(Error::ActorDied {
-                    actor: "(unknown)".into(),
+                    actor: self.actor.as_deref().unwrap_or("(none)").to_string(),
                     cause: DeathCause::Shutdown,
                 }),
             );
@@ -377,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_dropped_promise_resolves_its_ref_with_shutdown() {
-        let (r, promise) = ObjectRef::pending();
+        let (r, promise) = ObjectRef::pending(None);
         drop(promise);
         assert!(matches!(
             r.get(None),
@@ -390,7 +389,7 @@ mod tests {
 
     #[test]
     fn get_times_out_and_a_later_get_still_succeeds() {
-        let (r, promise) = ObjectRef::pending();
+        let (r, promise) = ObjectRef::pending(None);
         assert!(matches!(
             r.get(Some(Duration::from_millis(20))),
             Err(Error::Timeout(_))
@@ -404,15 +403,15 @@ mod tests {
 
     #[test]
     fn the_first_outcome_wins() {
-        let (r, promise) = ObjectRef::pending();
+        let (r, promise) = ObjectRef::pending(None);
         promise.resolve(Ok(Val::U8(1)));
         assert_eq!(r.try_get().unwrap().unwrap(), Val::U8(1));
     }
 
     #[test]
     fn blocking_wait_wakes_when_another_thread_resolves() {
-        let (a, pa) = ObjectRef::pending();
-        let (b, _pb) = ObjectRef::pending();
+        let (a, pa) = ObjectRef::pending(None);
+        let (b, _pb) = ObjectRef::pending(None);
         let t = thread::spawn(move || {
             thread::sleep(Duration::from_millis(20));
             pa.resolve(Ok(Val::U8(1)));

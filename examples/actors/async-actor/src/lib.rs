@@ -53,6 +53,10 @@ impl Guest for AsyncActor {
         now
     }
 
+    async fn ping(x: u64) -> u64 {
+        x
+    }
+
     fn blocking_task(millis: u64) -> u32 {
         let now = BLOCKING.with(|n| {
             n.set(n.get() + 1);
