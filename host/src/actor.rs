@@ -253,7 +253,17 @@ impl std::fmt::Debug for ActorHandle {
     }
 }
 
-/// An [`ObjectRef`] whose value converts to `R`.
+/// An [`ObjectRef`] whose value converts to `R`: await it, or
+/// [`get`](TypedRef::get) it.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::FAULTY)?.spawn(Default::default())?;
+/// let text: wactor::TypedRef<String> = actor.call_typed("echo", ("hi", 1u64))?;
+/// assert_eq!(text.await?, "hi");
+/// # Ok(()) }
+/// ```
 pub struct TypedRef<R> {
     inner: ObjectRef,
     _marker: PhantomData<fn() -> R>,

@@ -77,7 +77,7 @@ impl ComponentCache {
         Ok(component)
     }
 
-    fn store(&self, path: &PathBuf, component: &Component) -> anyhow::Result<()> {
+    fn store(&self, path: &PathBuf, component: &Component) -> wasmtime::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let compiled = component.serialize()?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));

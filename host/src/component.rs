@@ -17,6 +17,12 @@ use crate::sandbox::ActorState;
 use crate::value::wit_type;
 
 /// How an actor's calls are scheduled, decided by its exports.
+///
+/// ```
+/// use wactor::ActorKind;
+/// assert_eq!(ActorKind::Async.default_max_concurrency(), 1000);
+/// assert_eq!(ActorKind::Threaded.default_max_concurrency(), 1);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ActorKind {
@@ -49,6 +55,18 @@ impl fmt::Display for ActorKind {
 }
 
 /// An exported function of a component: a method of its actors.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let faulty = runtime.load(wactor_examples::FAULTY)?;
+/// let echo = faulty.method("echo").unwrap();
+/// assert!(echo.is_async());
+/// assert_eq!(echo.signature(), "async func(text: string, millis: u64) -> string");
+/// let args = echo.parse_args(r#"echo("hi", 10)"#)?;
+/// assert_eq!(args, [wactor::Val::String("hi".into()), wactor::Val::U64(10)]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Method {
     name: String,

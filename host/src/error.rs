@@ -12,6 +12,22 @@ use wasmtime::component::Val;
 
 /// What can go wrong when loading components, spawning actors, calling
 /// methods and waiting for results.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// use wactor::{Error, Val};
+/// let runtime = wactor::Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::FAULTY)?.spawn(Default::default())?;
+/// match actor.call("divide", (1i64, 0i64))?.await {
+///     Err(Error::MethodFailed { error: Some(Val::String(why)), .. }) => {
+///         assert_eq!(why, "cannot divide 1 by 0");
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// // The actor lives on.
+/// assert_eq!(actor.call("divide", (6i64, 3i64))?.await?, Val::S64(2));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -161,6 +177,18 @@ pub enum Error {
 }
 
 /// Why an actor died.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// use wactor::{DeathCause, Error};
+/// let runtime = wactor::Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+/// actor.kill();
+/// let err = actor.call("add", (1i64,))?.get(None).unwrap_err();
+/// assert!(matches!(err, Error::ActorDied { cause: DeathCause::Killed, .. }));
+/// assert_eq!(actor.death_cause(), Some(DeathCause::Killed));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeathCause {

@@ -13,6 +13,19 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Where an actor's stdout or stderr goes.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// use wactor::{ActorOptions, GuestOutput, OutputCapture};
+/// let runtime = wactor::Runtime::new()?;
+/// let out = OutputCapture::new();
+/// let actor = runtime
+///     .load(wactor_examples::THREADED_ACTOR)?
+///     .spawn(ActorOptions::new().stdout(GuestOutput::Capture(out.clone())))?;
+/// actor.call("task-1", (0u64,))?.get(None)?;
+/// assert_eq!(out.lines(), ["I'm running in a thread!"]);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub enum GuestOutput {

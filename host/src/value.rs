@@ -228,13 +228,29 @@ pub(crate) fn typecheck(value: &Val, ty: &Type) -> std::result::Result<(), Misma
 }
 
 /// A Rust value that converts to a component value. Implemented for Rust's
-/// primitives, `String`, `Vec`, `Option`, `Result` and tuples.
+/// primitives, `String`, `&str`, `Vec`, `Option`, `Result` and tuples.
+///
+/// ```
+/// use wactor::{IntoVal, Val};
+/// assert_eq!(7u64.into_val(), Val::U64(7));
+/// assert_eq!(
+///     Some("x").into_val(),
+///     Val::Option(Some(Box::new(Val::String("x".into()))))
+/// );
+/// ```
 pub trait IntoVal {
     /// Converts `self` into a [`Val`].
     fn into_val(self) -> Val;
 }
 
 /// A Rust value that can be read back from a component value.
+///
+/// ```
+/// use wactor::{FromVal, Val};
+/// let list = Val::List(vec![Val::U32(1), Val::U32(2)]);
+/// assert_eq!(Vec::<u32>::from_val(list).unwrap(), [1, 2]);
+/// assert!(u64::from_val(Val::String("1".into())).is_err());
+/// ```
 pub trait FromVal: Sized {
     /// Converts `value`, or says what was expected.
     fn from_val(value: Val) -> Result<Self>;
@@ -334,7 +350,14 @@ impl<T: FromVal, E: FromVal> FromVal for std::result::Result<T, E> {
     }
 }
 
-/// A list of arguments: a tuple of [`IntoVal`] values, `()` for none.
+/// A list of arguments: a tuple of [`IntoVal`] values, `()` for none, or a
+/// `Vec<Val>` as it is.
+///
+/// ```
+/// use wactor::{IntoArgs, Val};
+/// assert_eq!((1u64, "a").into_args(), [Val::U64(1), Val::String("a".into())]);
+/// assert!(().into_args().is_empty());
+/// ```
 pub trait IntoArgs {
     /// The arguments as component values.
     fn into_args(self) -> Vec<Val>;
