@@ -10,8 +10,19 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (crate name in `actors/`, constant suffix)
-const ACTORS: &[&str] = &["async-actor", "threaded-actor", "counter", "faulty"];
+/// The components the guest build produces: (name, file). Actors are
+/// `cdylib`s (file named after the crate, with `_`); programs are binaries
+/// (file named after the binary).
+const COMPONENTS: &[(&str, &str)] = &[
+    ("async-actor", "async_actor.wasm"),
+    ("threaded-actor", "threaded_actor.wasm"),
+    ("counter", "counter.wasm"),
+    ("faulty", "faulty.wasm"),
+    ("async-get", "async_get.wasm"),
+    ("run-tasks", "run_tasks.wasm"),
+    ("threaded-tasks", "threaded-tasks.wasm"),
+    ("pipeline", "pipeline.wasm"),
+];
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
@@ -70,11 +81,8 @@ fn main() {
         );
     }
 
-    for name in ACTORS {
-        let file = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{}.wasm", name.replace('-', "_")));
+    for (name, file) in COMPONENTS {
+        let file = target_dir.join(TARGET).join("release").join(file);
         assert!(
             file.exists(),
             "the guest build did not produce {}",

@@ -24,12 +24,32 @@ pub const COUNTER: &str = env!("WACTOR_EXAMPLE_COUNTER");
 /// `crash-after` (traps), `describe` (many argument types), `note` (logs).
 pub const FAULTY: &str = env!("WACTOR_EXAMPLE_FAULTY");
 
+/// Program: Ray's first async-actor example (4 × `run-concurrent` via a
+/// blocking get, then one awaited by another actor). `wactor run` it.
+pub const ASYNC_GET: &str = env!("WACTOR_EXAMPLE_ASYNC_GET");
+
+/// Program: 50 × `run-task` on one async actor; its first argument, if any,
+/// is `max_concurrency`.
+pub const RUN_TASKS: &str = env!("WACTOR_EXAMPLE_RUN_TASKS");
+
+/// Program: Ray's threaded-actor example, `task-1` and `task-2` on a pool of 2.
+pub const THREADED_TASKS: &str = env!("WACTOR_EXAMPLE_THREADED_TASKS");
+
+/// Program and actor: ObjectRefs passed from actor A to B to C; prints 44.
+/// Its methods: `produce(n, millis)`, `add-one(input: object-ref)`,
+/// `relay(input: object-ref) -> object-ref`.
+pub const PIPELINE: &str = env!("WACTOR_EXAMPLE_PIPELINE");
+
 /// Every example as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("async-actor", ASYNC_ACTOR),
     ("threaded-actor", THREADED_ACTOR),
     ("counter", COUNTER),
     ("faulty", FAULTY),
+    ("async-get", ASYNC_GET),
+    ("run-tasks", RUN_TASKS),
+    ("threaded-tasks", THREADED_TASKS),
+    ("pipeline", PIPELINE),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

@@ -24,6 +24,7 @@
 //!     with: {
 //!         "wactor:runtime/time@0.1.0": wactor_guest::time,
 //!         "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+//!         "wactor:runtime/actors@0.1.0": wactor_guest::actors,
 //!     },
 //! });
 //!
@@ -57,8 +58,11 @@ mod bindings {
     });
 }
 
-pub use bindings::wactor::runtime::{logging, time};
+pub use bindings::wactor::runtime::{actors, logging, time};
 pub use logging::Level;
+
+mod refs;
+pub use refs::{Actor, Error, ObjectRef, Options, gather, get_all_blocking, wait, wait_for};
 
 /// Suspends the calling task for `duration` (rounded down to milliseconds).
 ///

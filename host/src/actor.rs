@@ -1,6 +1,7 @@
 //! Actor handles: how callers reach an actor, and the state every handle and
 //! the actor's scheduler share (its name, whether and why it died).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -9,13 +10,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use wasmtime::component::Val;
 
 use crate::component::{ActorComponent, ActorKind, Method};
 use crate::error::{DeathCause, Error, Result};
 use crate::object_ref::{ObjectRef, Promise};
 use crate::sandbox::GuestOutput;
-use crate::value::{FromVal, IntoArgs};
+use crate::value::{Arg, FromVal, IntoArgs};
 
 /// How to spawn an actor. Ray's `.options(...)`.
 ///
@@ -33,6 +33,8 @@ pub struct ActorOptions {
     pub(crate) max_concurrency: Option<usize>,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
+    pub(crate) components: BTreeMap<String, ActorComponent>,
+    pub(crate) args: Vec<String>,
 }
 
 impl ActorOptions {
@@ -69,12 +71,27 @@ impl ActorOptions {
         self.stderr = output;
         self
     }
+
+    /// Lets the actor (and the actors it spawns) spawn actors from
+    /// `component` under `name`, through `wactor:runtime/actors.spawn`. An
+    /// actor can always spawn its own component; nothing else unless allowed
+    /// here.
+    pub fn allow_component(mut self, name: impl Into<String>, component: ActorComponent) -> Self {
+        self.components.insert(name.into(), component);
+        self
+    }
+
+    /// The guest's command-line arguments (WASI `args`), e.g. for a driver.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 /// One queued call.
 pub(crate) struct Call {
     pub(crate) method: Arc<Method>,
-    pub(crate) args: Vec<Val>,
+    pub(crate) args: Vec<Arg>,
     pub(crate) promise: Promise,
 }
 

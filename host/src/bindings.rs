@@ -1,22 +1,36 @@
 //! The host side of `wit/runtime.wit` (`wactor:runtime`), plus WASI.
 //!
 //! Defined by hand on the linker rather than through `bindgen!` so each
-//! function can pick its calling convention: `sleep` is an `async func`
-//! and must be defined with `func_wrap_concurrent` (a plain async host
-//! function fails to link: "type mismatch with async"), while `log` is sync.
-//! The integration tests load real guests built against `wit/`, so a drift
-//! between this file and the WIT fails at link time in the tests.
+//! function can pick its calling convention: `async func`s (`sleep`,
+//! `object-ref.get`, `wait`) must be defined with `func_wrap_concurrent` (a
+//! plain async host function fails to link: "type mismatch with async");
+//! `get-blocking` is sync for the guest but async on the host
+//! (`func_wrap_async`: the guest's fiber waits, the thread does not); the
+//! rest are plain sync functions. The integration tests load real guests
+//! built against `wit/`, so a drift between this file and the WIT fails at
+//! link time in the tests.
 
 use std::time::Duration;
 
-use wasmtime::StoreContextMut;
-use wasmtime::component::{ComponentType, Lift, Linker};
+use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
+use wasmtime::{AsContextMut, StoreContextMut};
 
-use crate::sandbox::ActorState;
+use crate::actor::{ActorHandle, ActorOptions};
+use crate::error::Error;
+use crate::json;
+use crate::object_ref::{ObjectRef, Outcome};
+use crate::sandbox::{ActorState, Role};
 
 /// The interface names, with the package version the guests import.
 const TIME: &str = "wactor:runtime/time@0.1.0";
 const LOGGING: &str = "wactor:runtime/logging@0.1.0";
+const ACTORS: &str = "wactor:runtime/actors@0.1.0";
+
+/// An `object-ref` handle's entry in a store's resource table.
+pub(crate) struct ObjectRefResource(pub(crate) ObjectRef);
+
+/// An `actor` handle's entry in a store's resource table.
+pub(crate) struct ActorResource(ActorHandle);
 
 /// `wactor:runtime/logging.level`.
 #[derive(ComponentType, Lift, Clone, Copy, Debug)]
@@ -34,6 +48,54 @@ enum Level {
     Warn,
     #[component(name = "error")]
     Error,
+}
+
+/// `wactor:runtime/actors.error`.
+#[derive(ComponentType, Lower, Clone, Debug)]
+#[component(variant)]
+enum GuestError {
+    #[component(name = "method-failed")]
+    MethodFailed(String),
+    #[component(name = "actor-died")]
+    ActorDied(String),
+    #[component(name = "timeout")]
+    Timeout,
+    #[component(name = "invalid")]
+    Invalid(String),
+    #[component(name = "would-block")]
+    WouldBlock(String),
+}
+
+impl From<Error> for GuestError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::MethodFailed { error, .. } => GuestError::MethodFailed(
+                error.map_or_else(|| "null".to_string(), |v| json::to_json(&v).to_string()),
+            ),
+            e @ Error::ActorDied { .. } => GuestError::ActorDied(e.to_string()),
+            Error::Timeout(_) => GuestError::Timeout,
+            Error::InvalidRequest(why) => GuestError::Invalid(why),
+            e => GuestError::Invalid(e.to_string()),
+        }
+    }
+}
+
+/// `wactor:runtime/actors.actor-options`.
+#[derive(ComponentType, Lift, Clone, Debug)]
+#[component(record)]
+struct GuestActorOptions {
+    name: Option<String>,
+    #[component(name = "max-concurrency")]
+    max_concurrency: Option<u32>,
+}
+
+type GuestResult<T> = Result<T, GuestError>;
+
+/// An outcome as the guest sees it: the value as JSON, or the error.
+fn to_guest(outcome: Outcome) -> GuestResult<String> {
+    outcome
+        .map(|v| json::to_json(&v).to_string())
+        .map_err(GuestError::from)
 }
 
 pub(crate) fn add_to_linker(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
@@ -60,6 +122,235 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ActorState>) -> wasmtime::Result
                 Level::Error => tracing::error!(target: "wactor::guest", actor, "{message}"),
             }
             Ok(())
+        },
+    )?;
+
+    add_actors(linker)
+}
+
+fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
+    let mut actors = linker.instance(ACTORS)?;
+
+    actors.resource(
+        "object-ref",
+        ResourceType::host::<ObjectRefResource>(),
+        |mut store, rep| {
+            store
+                .data_mut()
+                .table
+                .delete(Resource::<ObjectRefResource>::new_own(rep))?;
+            Ok(())
+        },
+    )?;
+    actors.resource(
+        "actor",
+        ResourceType::host::<ActorResource>(),
+        |mut store, rep| {
+            store
+                .data_mut()
+                .table
+                .delete(Resource::<ActorResource>::new_own(rep))?;
+            Ok(())
+        },
+    )?;
+
+    actors.func_wrap(
+        "[method]object-ref.clone",
+        |mut store: StoreContextMut<'_, ActorState>, (this,): (Resource<ObjectRefResource>,)| {
+            let table = &mut store.data_mut().table;
+            let r = table.get(&this)?.0.clone();
+            Ok((table.push(ObjectRefResource(r))?,))
+        },
+    )?;
+    actors.func_wrap(
+        "[method]object-ref.id",
+        |store: StoreContextMut<'_, ActorState>, (this,): (Resource<ObjectRefResource>,)| {
+            Ok((store.data().table.get(&this)?.0.id(),))
+        },
+    )?;
+    actors.func_wrap(
+        "[method]object-ref.is-ready",
+        |store: StoreContextMut<'_, ActorState>, (this,): (Resource<ObjectRefResource>,)| {
+            Ok((store.data().table.get(&this)?.0.is_ready(),))
+        },
+    )?;
+    actors.func_wrap_concurrent(
+        "[method]object-ref.get",
+        |accessor, (this,): (Resource<ObjectRefResource>,)| {
+            Box::pin(async move {
+                let r = accessor
+                    .with(|mut access| access.get().table.get(&this).map(|r| r.0.clone()))?;
+                Ok((to_guest(r.await),))
+            })
+        },
+    )?;
+    actors.func_wrap_async(
+        "[method]object-ref.get-blocking",
+        |store: StoreContextMut<'_, ActorState>,
+         (this, timeout_ms): (Resource<ObjectRefResource>, Option<u64>)| {
+            let state = store.data();
+            let looked_up = state.table.get(&this).map(|r| r.0.clone());
+            let role = state.role;
+            Box::new(async move {
+                let r = looked_up?;
+                if role == Role::AsyncActor {
+                    // Blocking here would stall every call of this actor,
+                    // and deadlock if the result needs this actor (Ray
+                    // warns and hangs; we refuse).
+                    return Ok((Err(GuestError::WouldBlock(
+                        "get-blocking called from an async actor would block its event loop; \
+                         await `get` instead"
+                            .into(),
+                    )),));
+                }
+                let outcome = match timeout_ms {
+                    None => r.await,
+                    Some(ms) => {
+                        let timeout = Duration::from_millis(ms);
+                        tokio::time::timeout(timeout, r)
+                            .await
+                            .unwrap_or(Err(Error::Timeout(timeout)))
+                    }
+                };
+                Ok((to_guest(outcome),))
+            })
+        },
+    )?;
+
+    actors.func_wrap(
+        "[method]actor.name",
+        |store: StoreContextMut<'_, ActorState>, (this,): (Resource<ActorResource>,)| {
+            Ok((store.data().table.get(&this)?.0.name().to_string(),))
+        },
+    )?;
+    actors.func_wrap(
+        "[method]actor.kill",
+        |store: StoreContextMut<'_, ActorState>, (this,): (Resource<ActorResource>,)| {
+            store.data().table.get(&this)?.0.kill();
+            Ok(())
+        },
+    )?;
+    actors.func_wrap(
+        "[method]actor.call",
+        |mut store: StoreContextMut<'_, ActorState>,
+         (this, method, args, refs): (
+            Resource<ActorResource>,
+            String,
+            String,
+            Vec<Resource<ObjectRefResource>>,
+        )| {
+            let table = &mut store.data_mut().table;
+            let refs = refs
+                .into_iter()
+                .map(|h| Ok(table.delete(h)?.0))
+                .collect::<wasmtime::Result<Vec<_>>>()?;
+            let actor = table.get(&this)?.0.clone();
+            let called = actor
+                .component()
+                .find(&method)
+                .ok_or_else(|| Error::UnknownMethod {
+                    actor: actor.name().to_string(),
+                    method: method.clone(),
+                    available: actor
+                        .component()
+                        .methods()
+                        .map(|m| m.name().to_string())
+                        .collect(),
+                })
+                .and_then(|m| m.args_from_json(&args, &refs))
+                .and_then(|args| actor.call(&method, args));
+            Ok((match called {
+                Ok(r) => Ok(table.push(ObjectRefResource(r))?),
+                Err(e) => Err(GuestError::from(e)),
+            },))
+        },
+    )?;
+
+    actors.func_wrap(
+        "spawn",
+        |mut store: StoreContextMut<'_, ActorState>,
+         (component, options): (Option<String>, GuestActorOptions)| {
+            let state = store.data_mut();
+            let chosen = match &component {
+                None => Ok(state.env.own.clone()),
+                Some(name) => state.env.components.get(name).cloned().ok_or_else(|| {
+                    let names: Vec<_> = state.env.components.keys().cloned().collect();
+                    Error::InvalidRequest(format!(
+                        "no component named `{name}` was made available to this actor \
+                         (available: {}); the host allows components by name, e.g. \
+                         `wactor run --component {name}=path.wasm`",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                }),
+            };
+            // Spawned actors get what their spawner has: the same components
+            // and the same output streams.
+            let mut spawn_options = ActorOptions::new()
+                .stdout(state.env.stdout.clone())
+                .stderr(state.env.stderr.clone());
+            spawn_options.components = (*state.env.components).clone();
+            if let Some(name) = options.name {
+                spawn_options = spawn_options.name(name);
+            }
+            if let Some(n) = options.max_concurrency {
+                spawn_options = spawn_options.max_concurrency(n as usize);
+            }
+            let spawned = chosen.and_then(|c| c.spawn(spawn_options));
+            Ok((match spawned {
+                Ok(actor) => Ok(state.table.push(ActorResource(actor))?),
+                Err(e) => Err(GuestError::from(e)),
+            },))
+        },
+    )?;
+
+    actors.func_wrap(
+        "put",
+        |mut store: StoreContextMut<'_, ActorState>, (value,): (String,)| {
+            // Unparseable JSON is stored as the failure it is, so the
+            // mistake surfaces where the value is used.
+            let r = match serde_json::from_str::<serde_json::Value>(&value) {
+                Ok(json) => crate::put(json::untyped(&json)),
+                Err(e) => ObjectRef::resolved(Err(Error::InvalidRequest(format!(
+                    "put was given invalid JSON ({e}): {value}"
+                )))),
+            };
+            Ok((store
+                .as_context_mut()
+                .data_mut()
+                .table
+                .push(ObjectRefResource(r))?,))
+        },
+    )?;
+
+    actors.func_wrap_concurrent(
+        "wait",
+        |accessor,
+         (refs, num_returns, timeout_ms): (
+            Vec<Resource<ObjectRefResource>>,
+            u32,
+            Option<u64>,
+        )| {
+            Box::pin(async move {
+                let refs = accessor.with(|mut access| {
+                    refs.iter()
+                        .map(|h| Ok(access.get().table.get(h)?.0.clone()))
+                        .collect::<wasmtime::Result<Vec<_>>>()
+                })?;
+                let timeout = timeout_ms.map(Duration::from_millis);
+                let waited = crate::wait(refs.clone(), num_returns as usize, timeout).await;
+                let result = waited.map_err(GuestError::from).map(|_| {
+                    refs.iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.is_ready())
+                        .map(|(i, _)| i as u32)
+                        .collect::<Vec<u32>>()
+                });
+                Ok((result,))
+            })
         },
     )?;
     Ok(())

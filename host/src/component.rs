@@ -12,9 +12,10 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Type, Va
 
 use crate::actor::{ActorHandle, ActorOptions};
 use crate::error::{Error, Result};
+use crate::object_ref::ObjectRef;
 use crate::runtime::Runtime;
 use crate::sandbox::ActorState;
-use crate::value::wit_type;
+use crate::value::{Arg, wit_type};
 
 /// How an actor's calls are scheduled, decided by its exports.
 ///
@@ -149,8 +150,67 @@ impl Method {
         Ok(values)
     }
 
+    /// Reads arguments encoded as a JSON array (see `docs/values.md`), one
+    /// element per parameter. A parameter of type `object-ref` takes
+    /// `{"$ref": i}`, meaning `refs[i]`.
+    pub(crate) fn args_from_json(&self, text: &str, refs: &[ObjectRef]) -> Result<Vec<Arg>> {
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::BadArguments {
+                method: self.name.clone(),
+                signature: self.signature(),
+                reason: format!("the arguments are not valid JSON ({e}): {text}"),
+            })?;
+        let serde_json::Value::Array(items) = json else {
+            return Err(Error::BadArguments {
+                method: self.name.clone(),
+                signature: self.signature(),
+                reason: format!(
+                    "the arguments must be a JSON array, one element per parameter, not {text}"
+                ),
+            });
+        };
+        if items.len() != self.params.len() {
+            return Err(Error::WrongArity {
+                method: self.name.clone(),
+                signature: self.signature(),
+                expected: self.params.len(),
+                got: items.len(),
+            });
+        }
+        let mut args = Vec::with_capacity(items.len());
+        for ((param, ty), item) in self.params.iter().zip(&items) {
+            let wrong = |m: crate::value::Mismatch| Error::WrongType {
+                method: self.name.clone(),
+                param: format!("{param}{}", m.at),
+                expected: m.expected,
+                got: m.got,
+            };
+            let arg = match ty {
+                Type::Own(_) | Type::Borrow(_) => {
+                    let index = item.get("$ref").and_then(serde_json::Value::as_u64);
+                    match index.and_then(|i| refs.get(usize::try_from(i).ok()?)) {
+                        Some(r) => Arg::Ref(r.clone()),
+                        None => {
+                            return Err(wrong(crate::value::Mismatch {
+                                at: String::new(),
+                                got: format!("JSON `{item}`"),
+                                expected: format!(
+                                    "an object-ref: {{\"$ref\": i}} with i below {}",
+                                    refs.len()
+                                ),
+                            }));
+                        }
+                    }
+                }
+                ty => Arg::Val(crate::json::from_json(item, ty).map_err(wrong)?),
+            };
+            args.push(arg);
+        }
+        Ok(args)
+    }
+
     /// Checks arguments against the parameters.
-    pub(crate) fn check_args(&self, args: &[Val]) -> Result<()> {
+    pub(crate) fn check_args(&self, args: &[Arg]) -> Result<()> {
         if args.len() != self.params.len() {
             return Err(Error::WrongArity {
                 method: self.name.clone(),
@@ -160,7 +220,16 @@ impl Method {
             });
         }
         for ((param, ty), arg) in self.params.iter().zip(args) {
-            crate::value::typecheck(arg, ty).map_err(|m| Error::WrongType {
+            let checked = match (arg, ty) {
+                (Arg::Val(v), _) => crate::value::typecheck(v, ty),
+                (Arg::Ref(_), Type::Own(_) | Type::Borrow(_)) => Ok(()),
+                (Arg::Ref(_), _) => Err(crate::value::Mismatch {
+                    at: String::new(),
+                    got: "an object-ref".into(),
+                    expected: wit_type(ty),
+                }),
+            };
+            checked.map_err(|m| Error::WrongType {
                 method: self.name.clone(),
                 param: format!("{param}{}", m.at),
                 expected: m.expected,

@@ -197,6 +197,8 @@ pub enum DeathCause {
     Trap(String),
     /// [`ActorHandle::kill`](crate::ActorHandle::kill) was called.
     Killed,
+    /// The guest called WASI `exit` with this status.
+    Exited(i32),
     /// The runtime shut down, or dropped the call without running it.
     Shutdown,
 }
@@ -206,6 +208,7 @@ impl fmt::Display for DeathCause {
         match self {
             DeathCause::Trap(message) => write!(f, "it trapped: {message}"),
             DeathCause::Killed => f.write_str("it was killed"),
+            DeathCause::Exited(code) => write!(f, "it exited with status {code}"),
             DeathCause::Shutdown => f.write_str("the runtime shut down before the call finished"),
         }
     }

@@ -44,7 +44,9 @@ mod actor;
 mod bindings;
 mod cache;
 mod component;
+mod driver;
 mod error;
+mod json;
 mod object_ref;
 mod runtime;
 mod sandbox;
@@ -57,7 +59,7 @@ pub use error::{DeathCause, Error, Result};
 pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use sandbox::{GuestOutput, OutputCapture};
-pub use value::{FromVal, IntoArgs, IntoVal};
+pub use value::{Arg, FromVal, IntoArg, IntoArgs, IntoVal};
 
 /// Component values, as used for dynamic arguments and results.
 pub use wasmtime::component::Val;

@@ -6,11 +6,14 @@
 //! Output is the one thing chosen per actor ([`GuestOutput`]), so tests and
 //! embedders can read what an actor printed.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::component::ActorComponent;
 
 /// Where an actor's stdout or stderr goes.
 ///
@@ -80,17 +83,50 @@ impl Default for OutputCapture {
     }
 }
 
+/// What kind of code runs in an instance; decides what may block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// An async actor: all its calls share one event loop, so nothing may
+    /// block it.
+    AsyncActor,
+    /// One instance of a threaded actor: blocking stalls only this instance.
+    ThreadedActor,
+    /// A `wasi:cli/run` driver program: sync code that may block.
+    Driver,
+}
+
+/// What a guest may reach through `wactor:runtime/actors`: its own
+/// component (to spawn more of itself) and the components the host made
+/// available by name. Actors a guest spawns get the same.
+#[derive(Clone)]
+pub(crate) struct GuestEnv {
+    pub(crate) own: ActorComponent,
+    pub(crate) components: Arc<BTreeMap<String, ActorComponent>>,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+}
+
 /// The data of one instance's `Store`.
 pub(crate) struct ActorState {
     /// The actor's name, for logs and messages.
     pub(crate) actor: Arc<str>,
+    pub(crate) role: Role,
+    pub(crate) env: GuestEnv,
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
 }
 
 impl ActorState {
-    pub(crate) fn new(actor: Arc<str>, stdout: &GuestOutput, stderr: &GuestOutput) -> Self {
+    pub(crate) fn new(
+        actor: Arc<str>,
+        role: Role,
+        env: GuestEnv,
+        args: &[String],
+        stdout: &GuestOutput,
+        stderr: &GuestOutput,
+    ) -> Self {
         let mut wasi = WasiCtx::builder();
+        wasi.args(args);
         match stdout {
             GuestOutput::Inherit => {
                 wasi.inherit_stdout();
@@ -111,6 +147,8 @@ impl ActorState {
         }
         ActorState {
             actor,
+            role,
+            env,
             wasi: wasi.build(),
             table: ResourceTable::new(),
         }

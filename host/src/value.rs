@@ -10,6 +10,7 @@
 use wasmtime::component::{Type, Val};
 
 use crate::error::{Error, Result};
+use crate::object_ref::ObjectRef;
 
 /// The WIT spelling of `ty`, e.g. `list<option<u32>>`.
 pub(crate) fn wit_type(ty: &Type) -> String {
@@ -350,30 +351,82 @@ impl<T: FromVal, E: FromVal> FromVal for std::result::Result<T, E> {
     }
 }
 
-/// A list of arguments: a tuple of [`IntoVal`] values, `()` for none, or a
-/// `Vec<Val>` as it is.
+/// One argument of a call: a value, or an [`ObjectRef`] for a parameter of
+/// type `object-ref` (the callee receives a handle and may await it).
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// A component value.
+    Val(Val),
+    /// A ref to a result, now or later.
+    Ref(ObjectRef),
+}
+
+impl From<Val> for Arg {
+    fn from(value: Val) -> Self {
+        Arg::Val(value)
+    }
+}
+
+impl From<ObjectRef> for Arg {
+    fn from(r: ObjectRef) -> Self {
+        Arg::Ref(r)
+    }
+}
+
+/// Anything that can be one argument: every [`IntoVal`] type, and
+/// [`ObjectRef`].
+pub trait IntoArg {
+    /// The argument.
+    fn into_arg(self) -> Arg;
+}
+
+impl<T: IntoVal> IntoArg for T {
+    fn into_arg(self) -> Arg {
+        Arg::Val(self.into_val())
+    }
+}
+
+impl IntoArg for ObjectRef {
+    fn into_arg(self) -> Arg {
+        Arg::Ref(self)
+    }
+}
+
+impl IntoArg for Arg {
+    fn into_arg(self) -> Arg {
+        self
+    }
+}
+
+/// A list of arguments: a tuple of [`IntoArg`] values (Rust values, `Val`s
+/// or `ObjectRef`s), `()` for none, or a `Vec` of `Val`s or `Arg`s.
 ///
 /// ```
-/// use wactor::{IntoArgs, Val};
-/// assert_eq!((1u64, "a").into_args(), [Val::U64(1), Val::String("a".into())]);
+/// use wactor::{Arg, IntoArgs, Val};
+/// let args = (1u64, "a").into_args();
+/// assert!(matches!(&args[..], [Arg::Val(Val::U64(1)), Arg::Val(Val::String(_))]));
 /// assert!(().into_args().is_empty());
 /// ```
 pub trait IntoArgs {
-    /// The arguments as component values.
-    fn into_args(self) -> Vec<Val>;
+    /// The arguments.
+    fn into_args(self) -> Vec<Arg>;
 }
 
 macro_rules! tuples {
     ($(($($n:ident),*)),* $(,)?) => {$(
-        impl<$($n: IntoVal),*> IntoArgs for ($($n,)*) {
+        impl<$($n: IntoArg),*> IntoArgs for ($($n,)*) {
             #[allow(non_snake_case)]
-            fn into_args(self) -> Vec<Val> {
+            fn into_args(self) -> Vec<Arg> {
                 let ($($n,)*) = self;
-                vec![$($n.into_val()),*]
+                vec![$($n.into_arg()),*]
             }
         }
         impl<$($n: IntoVal),*> IntoVal for ($($n,)*) {
-            fn into_val(self) -> Val { Val::Tuple(self.into_args()) }
+            #[allow(non_snake_case)]
+            fn into_val(self) -> Val {
+                let ($($n,)*) = self;
+                Val::Tuple(vec![$($n.into_val()),*])
+            }
         }
         impl<$($n: FromVal),*> FromVal for ($($n,)*) {
             #[allow(non_snake_case)]
@@ -404,13 +457,19 @@ tuples!(
 );
 
 impl IntoArgs for () {
-    fn into_args(self) -> Vec<Val> {
+    fn into_args(self) -> Vec<Arg> {
         Vec::new()
     }
 }
 
 impl IntoArgs for Vec<Val> {
-    fn into_args(self) -> Vec<Val> {
+    fn into_args(self) -> Vec<Arg> {
+        self.into_iter().map(Arg::Val).collect()
+    }
+}
+
+impl IntoArgs for Vec<Arg> {
+    fn into_args(self) -> Vec<Arg> {
         self
     }
 }

@@ -136,3 +136,67 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn run_executes_a_program_that_spawns_its_own_actors() {
+    let out = wactor(&["run", wactor_examples::PIPELINE]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "44\n");
+
+    let out = wactor(&["run", wactor_examples::RUN_TASKS, "10"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 100);
+}
+
+#[test]
+fn a_program_sees_only_the_components_given_with_component_flags() {
+    // `faulty` is an actor, not a program: it cannot be run without --invoke.
+    let out = wactor(&["run", wactor_examples::FAULTY]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is an actor, not a program"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A malformed --component is refused before anything runs.
+    let out = wactor(&["run", wactor_examples::PIPELINE, "--component", "nameonly"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("expected NAME=PATH"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let counter = format!("counter={}", wactor_examples::COUNTER);
+    let out = wactor(&[
+        "run",
+        wactor_examples::PIPELINE,
+        "--component",
+        &counter,
+        "--",
+        "--tally",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "44\ntally: 44\n");
+
+    // Without the flag, the program's spawn is refused. (It exits with 3,
+    // which WASI 0.2's `exit` can only report as failure: status 1.)
+    let out = wactor(&["run", wactor_examples::PIPELINE, "--", "--tally"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no component named `counter`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_trapping_program_exits_like_wasmtime_with_its_backtrace() {
+    let out = wactor(&["run", wactor_examples::PIPELINE, "--", "--crash"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{stderr}");
+    assert!(stderr.contains("crashing on purpose, as asked"), "{stderr}");
+    assert!(stderr.contains("wasm backtrace"), "{stderr}");
+    assert!(stderr.contains("pipeline::main"), "{stderr}");
+}

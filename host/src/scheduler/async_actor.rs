@@ -22,20 +22,22 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{bury, instantiate, outcome, result_slots, trap_message};
+use super::{bury, death_cause, instantiate, lower_args, outcome, result_slots, settle};
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::component::Method;
-use crate::error::DeathCause;
+use crate::error::Error;
 use crate::object_ref::Promise;
+use crate::sandbox::Role;
 
 pub(crate) async fn run(
     shared: Arc<ActorShared>,
     mut mailbox: mpsc::UnboundedReceiver<Call>,
     options: ActorOptions,
+    role: Role,
 ) {
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
     async move {
-        let (mut store, funcs) = match instantiate(&shared, &options).await {
+        let (mut store, funcs) = match instantiate(&shared, &options, role).await {
             Ok(ready) => ready,
             Err(cause) => {
                 shared.die(cause);
@@ -65,7 +67,8 @@ pub(crate) async fn run(
                             match result {
                                 Ok(values) => {
                                     if let Some((promise, method)) = running_calls.remove(&id) {
-                                        promise.resolve(outcome(actor, &method, values));
+                                        let out = outcome(actor, &method, values);
+                                        accessor.with(|mut store| settle(&mut store, promise, out));
                                     }
                                 }
                                 Err(trap) => return Err(trap),
@@ -76,6 +79,15 @@ pub(crate) async fn run(
                                 // Every handle is gone: finish what runs, then stop.
                                 open = false;
                                 continue;
+                            };
+                            let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
+                                Ok(args) => args,
+                                Err(e) => {
+                                    promise.resolve(Err(Error::InvalidRequest(format!(
+                                        "cannot pass the arguments of `{}`: {e}", method.name()
+                                    ))));
+                                    continue;
+                                }
                             };
                             let id = next_id;
                             next_id += 1;
@@ -97,9 +109,9 @@ pub(crate) async fn run(
         match result {
             Ok(Ok(())) => {}
             Ok(Err(trap)) | Err(trap) => {
-                let message = trap_message(&trap);
-                tracing::warn!(actor, trap = %message, "actor trapped");
-                shared.die(DeathCause::Trap(message));
+                let cause = death_cause(&trap);
+                tracing::warn!(actor, %cause, "actor died");
+                shared.die(cause);
             }
         }
         if shared.death().is_some() {

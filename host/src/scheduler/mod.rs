@@ -16,16 +16,32 @@ pub(crate) mod threaded;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use wasmtime::component::{Func, Instance, Type, Val};
+use wasmtime::component::{Func, Instance, ResourceAny, Type, Val};
 use wasmtime::{AsContextMut, Store};
 
 use crate::actor::{ActorHandle, ActorOptions, ActorShared, Call};
+use crate::bindings::ObjectRefResource;
 use crate::component::{ActorComponent, ActorKind, Method};
 use crate::error::{DeathCause, Error, Result};
 use crate::object_ref::{Outcome, Promise};
-use crate::sandbox::ActorState;
+use crate::sandbox::{ActorState, GuestEnv, Role};
+use crate::value::Arg;
 
 pub(crate) fn spawn(component: ActorComponent, options: ActorOptions) -> Result<ActorHandle> {
+    let role = match component.kind() {
+        ActorKind::Async => Role::AsyncActor,
+        ActorKind::Threaded => Role::ThreadedActor,
+    };
+    spawn_as(component, options, role)
+}
+
+/// Spawns with an explicit role. A driver runs on the async scheduler, whose
+/// event loop lets its sync `run` call async imports.
+pub(crate) fn spawn_as(
+    component: ActorComponent,
+    options: ActorOptions,
+    role: Role,
+) -> Result<ActorHandle> {
     let kind = component.kind();
     let max_concurrency = options
         .max_concurrency
@@ -43,11 +59,13 @@ pub(crate) fn spawn(component: ActorComponent, options: ActorOptions) -> Result<
     let shared = Arc::new(ActorShared::new(name, component, max_concurrency));
     let (mailbox, rx) = mpsc::unbounded_channel();
     let task_shared = shared.clone();
-    match kind {
-        ActorKind::Async => runtime
-            .tokio()
-            .spawn(async_actor::run(task_shared, rx, options)),
-        ActorKind::Threaded => runtime
+    match role {
+        Role::AsyncActor | Role::Driver => {
+            runtime
+                .tokio()
+                .spawn(async_actor::run(task_shared, rx, options, role))
+        }
+        Role::ThreadedActor => runtime
             .tokio()
             .spawn(threaded::run(task_shared, rx, options)),
     };
@@ -58,10 +76,24 @@ pub(crate) fn spawn(component: ActorComponent, options: ActorOptions) -> Result<
 pub(crate) async fn instantiate(
     shared: &ActorShared,
     options: &ActorOptions,
+    role: Role,
 ) -> std::result::Result<(Store<ActorState>, Vec<Func>), DeathCause> {
     let component = &shared.component.inner;
     let engine = component.runtime.engine();
-    let state = ActorState::new(shared.name.clone(), &options.stdout, &options.stderr);
+    let env = GuestEnv {
+        own: shared.component.clone(),
+        components: Arc::new(options.components.clone()),
+        stdout: options.stdout.clone(),
+        stderr: options.stderr.clone(),
+    };
+    let state = ActorState::new(
+        shared.name.clone(),
+        role,
+        env,
+        &options.args,
+        &options.stdout,
+        &options.stderr,
+    );
     let mut store = Store::new(engine, state);
     let instance: Instance = component
         .pre
@@ -101,6 +133,63 @@ pub(crate) fn outcome(actor: &str, method: &Method, results: Vec<Val>) -> Outcom
             error: payload.map(|v| *v),
         }),
         (_, value) => Ok(value),
+    }
+}
+
+/// Turns the arguments of a call into values of `store`: an [`ObjectRef`]
+/// becomes a handle in the store's table.
+pub(crate) fn lower_args(
+    mut store: impl AsContextMut<Data = ActorState>,
+    args: Vec<Arg>,
+) -> wasmtime::Result<Vec<Val>> {
+    args.into_iter()
+        .map(|arg| match arg {
+            Arg::Val(v) => Ok(v),
+            Arg::Ref(r) => {
+                let handle = store
+                    .as_context_mut()
+                    .data_mut()
+                    .table
+                    .push(ObjectRefResource(r))?;
+                Ok(Val::Resource(ResourceAny::try_from_resource(
+                    handle, &mut store,
+                )?))
+            }
+        })
+        .collect()
+}
+
+/// Resolves `promise` with `outcome`. A method that returns an `object-ref`
+/// resolves to that ref's value once it is there (the handle is taken out
+/// of the callee's store), so callers see values, never handles.
+pub(crate) fn settle(
+    mut store: impl AsContextMut<Data = ActorState>,
+    promise: Promise,
+    outcome: Outcome,
+) {
+    match outcome {
+        Ok(Val::Resource(handle)) => {
+            let taken = handle
+                .try_into_resource::<ObjectRefResource>(&mut store)
+                .and_then(|h| Ok(store.as_context_mut().data_mut().table.delete(h)?));
+            match taken {
+                Ok(ObjectRefResource(inner)) => {
+                    tokio::spawn(async move { promise.resolve(inner.await) });
+                }
+                Err(e) => promise.resolve(Err(Error::InvalidRequest(format!(
+                    "the method returned a resource that is not an object-ref: {e}"
+                )))),
+            }
+        }
+        outcome => promise.resolve(outcome),
+    }
+}
+
+/// Why an actor died, from the error that ended its instance.
+pub(crate) fn death_cause(error: &wasmtime::Error) -> DeathCause {
+    match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        Some(exit) => DeathCause::Exited(exit.0),
+        None => DeathCause::Trap(trap_message(error)),
     }
 }
 

@@ -18,9 +18,10 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::{bury, instantiate, outcome, result_slots, trap_message};
+use super::{bury, death_cause, instantiate, lower_args, outcome, result_slots, settle};
 use crate::actor::{ActorOptions, ActorShared, Call};
-use crate::error::DeathCause;
+use crate::error::{DeathCause, Error};
+use crate::sandbox::Role;
 
 pub(crate) async fn run(
     shared: Arc<ActorShared>,
@@ -55,7 +56,7 @@ async fn worker(
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Call>>>,
     options: ActorOptions,
 ) {
-    let (mut store, funcs) = match instantiate(&shared, &options).await {
+    let (mut store, funcs) = match instantiate(&shared, &options, Role::ThreadedActor).await {
         Ok(ready) => ready,
         Err(cause) => {
             shared.die(cause);
@@ -77,6 +78,16 @@ async fn worker(
         else {
             return; // every handle is gone and the queue is empty
         };
+        let args = match lower_args(&mut store, args) {
+            Ok(args) => args,
+            Err(e) => {
+                promise.resolve(Err(Error::InvalidRequest(format!(
+                    "cannot pass the arguments of `{}`: {e}",
+                    method.name()
+                ))));
+                continue;
+            }
+        };
         let func = funcs[method.index];
         let mut results = result_slots(&method);
         let result = tokio::select! {
@@ -90,11 +101,14 @@ async fn worker(
             result = func.call_async(&mut store, &args, &mut results) => result,
         };
         match result {
-            Ok(()) => promise.resolve(outcome(&shared.name, &method, results)),
+            Ok(()) => {
+                let out = outcome(&shared.name, &method, results);
+                settle(&mut store, promise, out);
+            }
             Err(trap) => {
-                let message = trap_message(&trap);
-                tracing::warn!(actor = %shared.name, trap = %message, "actor trapped");
-                shared.die(DeathCause::Trap(message));
+                let cause = death_cause(&trap);
+                tracing::warn!(actor = %shared.name, %cause, "actor died");
+                shared.die(cause);
                 promise.resolve(Err(shared.died_error()));
                 return;
             }

@@ -8,6 +8,7 @@ wit_bindgen::generate!({
     with: {
         "wactor:runtime/time@0.1.0": wactor_guest::time,
         "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
     },
 });
 

@@ -6,14 +6,28 @@
 
 use std::time::Duration;
 
+use wactor_guest::Actor;
+
 wit_bindgen::generate!({
     path: ["../../../wit", "wit"],
     world: "wactor-examples:faulty/faulty",
     with: {
         "wactor:runtime/time@0.1.0": wactor_guest::time,
         "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
     },
 });
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+fn block(r: ObjectRef) -> Result<String, String> {
+    let r = wactor_guest::ObjectRef::from_raw(r);
+    r.get_blocking::<serde_json::Value>(None)
+        .map(|v| v.to_string())
+        .map_err(text)
+}
 
 struct Faulty;
 
@@ -43,6 +57,52 @@ impl Guest for Faulty {
 
     fn note(message: String) {
         wactor_guest::info(&message);
+    }
+
+    async fn spawn_and_call(
+        component: Option<String>,
+        method: String,
+        args: String,
+    ) -> Result<String, String> {
+        let actor =
+            Actor::spawn_from(component.as_deref(), wactor_guest::Options::new()).map_err(text)?;
+        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
+        let r = actor.call(&method, args).map_err(text)?;
+        let value: serde_json::Value = r.get().await.map_err(text)?;
+        Ok(value.to_string())
+    }
+
+    async fn block_on_ref(r: ObjectRef) -> Result<String, String> {
+        block(r)
+    }
+
+    fn block_on_ref_sync(r: ObjectRef) -> Result<String, String> {
+        block(r)
+    }
+
+    async fn race(
+        delays: Vec<u64>,
+        num_returns: u32,
+        timeout_ms: Option<u64>,
+    ) -> Result<Vec<u32>, String> {
+        let echo = Actor::spawn(wactor_guest::Options::new()).map_err(text)?;
+        let refs = delays
+            .iter()
+            .map(|d| echo.call("echo", ("x", d)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(text)?;
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let ready = wactor_guest::wait(&refs, num_returns as usize, timeout)
+            .await
+            .map_err(text)?;
+        Ok(ready.into_iter().map(|i| i as u32).collect())
+    }
+
+    async fn put_and_get(json: String) -> Result<String, String> {
+        let value: serde_json::Value = serde_json::from_str(&json).map_err(text)?;
+        let r = wactor_guest::ObjectRef::put(&value).map_err(text)?;
+        let back: serde_json::Value = r.get().await.map_err(text)?;
+        Ok(back.to_string())
     }
 }
 

@@ -18,6 +18,8 @@ use wactor::{ActorComponent, ActorOptions, Runtime};
 #[derive(Parser)]
 #[command(name = "wactor", version, about, long_about)]
 #[command(after_help = "Examples:\n  \
+    wactor run program.wasm                  # a program that spawns and calls actors\n  \
+    wactor run program.wasm --component worker=worker.wasm -- --program-args\n  \
     wactor inspect actor.wasm\n  \
     wactor run actor.wasm --invoke 'run-task(1000)' --count 50\n  \
     wactor run actor.wasm --invoke 'run-task(1000)' --count 50 --max-concurrency 10\n\n\
@@ -29,8 +31,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Spawn one actor from a component and call one of its methods,
-    /// `--count` times at once; print each result and a timing summary.
+    /// Run a program (a component exporting `wasi:cli/run`) that spawns and
+    /// calls actors; or, with `--invoke`, spawn one actor from a component
+    /// and call one of its methods `--count` times at once, printing each
+    /// result and a timing summary.
     Run(RunArgs),
     /// Print a component's actor kind and every method with its WIT signature.
     Inspect {
@@ -41,8 +45,23 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// The component (`.wasm`) to run as an actor.
+    /// The component (`.wasm`): a program to run, or an actor to call with
+    /// `--invoke`.
     component: PathBuf,
+
+    /// Arguments passed to the program (its WASI args, after its own path).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+
+    /// Make another component available to the program under NAME, so it
+    /// can spawn actors from it (`spawn(some("NAME"), ...)`). Repeatable.
+    /// Nothing else is available besides the program's own component.
+    #[arg(long = "component", value_name = "NAME=PATH", value_parser = parse_named)]
+    components: Vec<(String, PathBuf)>,
 
     /// The call to make, in WAVE syntax as for `wasmtime run --invoke`:
     /// the method's name and its arguments, e.g. 'run-task(1000)' or
@@ -96,6 +115,40 @@ fn main() -> ExitCode {
     }
 }
 
+async fn run_program(
+    runtime: &Runtime,
+    program: &ActorComponent,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    if program.command_entry().is_none() {
+        bail!(
+            "{} is an actor, not a program (it does not export `wasi:cli/run`): pass --invoke 'method(args)' to call one of its methods (`wactor inspect {0}` lists them)",
+            args.component.display()
+        );
+    }
+    let mut options = ActorOptions::new()
+        .name(
+            args.name
+                .clone()
+                .unwrap_or_else(|| program.name().to_string()),
+        )
+        .args(std::iter::once(args.component.display().to_string()).chain(args.args.clone()));
+    for (name, path) in &args.components {
+        let component = runtime
+            .load(path)
+            .with_context(|| format!("loading --component {name}={}", path.display()))?;
+        options = options.allow_component(name.clone(), component);
+    }
+    match program.run_driver(options).await {
+        Ok(status) => Ok(ExitCode::from(u8::try_from(status).unwrap_or(1))),
+        Err(e @ wactor::Error::ActorDied { .. }) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(TRAP_EXIT))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn load(path: &PathBuf) -> anyhow::Result<(Runtime, ActorComponent)> {
     let runtime = Runtime::new()?;
     let component = runtime.load(path)?;
@@ -121,17 +174,28 @@ fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!(
+            "expected NAME=PATH, e.g. worker=worker.wasm, got `{text}`"
+        )),
+    }
+}
+
+/// Exit status for a trap, as `wasmtime run` uses on Unix (128 + SIGABRT).
+const TRAP_EXIT: u8 = 134;
+
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let (runtime, component) = load(&args.component)?;
     let Some(invoke) = args.invoke.as_deref() else {
-        bail!(
-            "nothing to run: pass --invoke 'method(args)' (see `wactor inspect {}` for the methods)",
-            args.component.display()
-        );
+        return run_program(&runtime, &component, &args).await;
     };
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let (_runtime, component) = load(&args.component)?;
     let method_name = invoke.split('(').next().unwrap_or(invoke).trim();
     let Some(method) = component.method(method_name) else {
         let names: Vec<_> = component.methods().map(|m| m.name()).collect();

@@ -1,0 +1,89 @@
+//! ObjectRefs between three actors, as one wasm program:
+//!
+//! ```python
+//! a, b, c = Stage.remote(), Stage.remote(), Stage.remote()
+//! r1 = a.produce.remote(21, 200)   # 42, later
+//! r2 = b.add_one.remote(r1)        # B awaits r1
+//! r3 = c.add_one.remote(r2)        # C awaits r2
+//! print(ray.get(r3))               # 44
+//! ```
+//!
+//! `wactor run pipeline.wasm --component counter=counter.wasm -- --tally`
+//! also adds the result to a counter actor spawned from another component;
+//! `-- --crash` makes the program trap at once.
+
+use std::time::Duration;
+
+use serde_json::json;
+use wactor_guest::{Actor, Options};
+
+wit_bindgen::generate!({
+    path: ["../../../wit", "wit"],
+    world: "wactor-examples:pipeline/pipeline",
+    with: {
+        "wactor:runtime/time@0.1.0": wactor_guest::time,
+        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
+        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
+    },
+});
+
+struct Stage;
+
+impl Guest for Stage {
+    async fn produce(n: u64, millis: u64) -> u64 {
+        wactor_guest::sleep(Duration::from_millis(millis)).await;
+        n * 2
+    }
+
+    // `ObjectRef` here is the raw handle type the world `use`s; the SDK's
+    // typed wrapper is `wactor_guest::ObjectRef`.
+    async fn add_one(input: ObjectRef) -> u64 {
+        let input = wactor_guest::ObjectRef::from_raw(input);
+        let n: u64 = input.get().await.expect("the input resolves");
+        n + 1
+    }
+
+    fn relay(input: ObjectRef) -> ObjectRef {
+        input
+    }
+}
+
+export!(Stage);
+
+fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--crash") {
+        panic!("crashing on purpose, as asked");
+    }
+    let stage = |name: &str| Actor::spawn(Options::new().name(name)).expect("spawn a stage");
+    let (a, b, c) = (stage("a"), stage("b"), stage("c"));
+    let r1 = a.call("produce", (21, 200)).expect("call produce");
+    let r2 = b
+        .call_with_refs("add-one", (json!({"$ref": 0}),), vec![r1])
+        .expect("call add-one on b");
+    let r3 = c
+        .call_with_refs("add-one", (json!({"$ref": 0}),), vec![r2])
+        .expect("call add-one on c");
+    let r4 = a
+        .call_with_refs("relay", (json!({"$ref": 0}),), vec![r3])
+        .expect("call relay");
+    let result: u64 = r4.get_blocking(None).expect("the pipeline's result");
+    println!("{result}");
+
+    // With `--tally`, add the result to a counter actor from the component
+    // the host made available as "counter" (`--component counter=...`).
+    if std::env::args().nth(1).as_deref() == Some("--tally") {
+        match Actor::spawn_from(Some("counter"), Options::new()) {
+            Ok(counter) => {
+                let total: i64 = counter
+                    .call("add", (result,))
+                    .and_then(|r| r.get_blocking(None))
+                    .expect("the counter adds");
+                println!("tally: {total}");
+            }
+            Err(e) => {
+                eprintln!("cannot tally: {e}");
+                std::process::exit(3);
+            }
+        }
+    }
+}

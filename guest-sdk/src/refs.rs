@@ -1,0 +1,239 @@
+//! Actors and ObjectRefs from inside a guest, typed with serde.
+//!
+//! Arguments and results cross as JSON (the mapping is in the wactor
+//! repository's `docs/values.md`): `call("add", (1, 2))` sends `[1,2]`, and
+//! the host reads it against the method's WIT signature.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::actors;
+
+/// Why a call, a wait or a request failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// The method returned `err`; its payload as JSON text.
+    MethodFailed(String),
+    /// The actor died; why.
+    ActorDied(String),
+    /// The wait took longer than its timeout.
+    Timeout,
+    /// The request was wrong; what was expected.
+    Invalid(String),
+    /// Blocking would stall an event loop or deadlock: await instead.
+    WouldBlock(String),
+    /// A value could not be encoded or decoded as the Rust type asked for.
+    Decode(String),
+}
+
+impl From<actors::Error> for Error {
+    fn from(e: actors::Error) -> Self {
+        match e {
+            actors::Error::MethodFailed(json) => Error::MethodFailed(json),
+            actors::Error::ActorDied(why) => Error::ActorDied(why),
+            actors::Error::Timeout => Error::Timeout,
+            actors::Error::Invalid(why) => Error::Invalid(why),
+            actors::Error::WouldBlock(why) => Error::WouldBlock(why),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MethodFailed(json) => write!(f, "the method failed: {json}"),
+            Error::ActorDied(why) => f.write_str(why),
+            Error::Timeout => f.write_str("timed out"),
+            Error::Invalid(why) => write!(f, "invalid request: {why}"),
+            Error::WouldBlock(why) => f.write_str(why),
+            Error::Decode(why) => write!(f, "cannot decode the value: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn decode<T: DeserializeOwned>(json: &str) -> Result<T, Error> {
+    serde_json::from_str(json).map_err(|e| Error::Decode(format!("{e}: {json}")))
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Decode(e.to_string()))
+}
+
+fn millis(timeout: Option<Duration>) -> Option<u64> {
+    timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The result of a call, now or later. Ray's `ObjectRef`.
+#[derive(Debug)]
+pub struct ObjectRef(actors::ObjectRef);
+
+impl Clone for ObjectRef {
+    fn clone(&self) -> Self {
+        ObjectRef(self.0.clone())
+    }
+}
+
+impl ObjectRef {
+    /// Wraps a raw handle, e.g. one received as an `own<object-ref>` argument.
+    pub fn from_raw(raw: actors::ObjectRef) -> Self {
+        ObjectRef(raw)
+    }
+
+    /// The raw handle, e.g. to return it from a method.
+    pub fn into_raw(self) -> actors::ObjectRef {
+        self.0
+    }
+
+    /// Stores `value` and returns a ref to it. Ray's `ray.put`.
+    pub fn put<T: Serialize + ?Sized>(value: &T) -> Result<ObjectRef, Error> {
+        Ok(ObjectRef(actors::put(&encode(value)?)))
+    }
+
+    /// Identifies the result within the host.
+    pub fn id(&self) -> u64 {
+        self.0.id()
+    }
+
+    /// Whether the result is there.
+    pub fn is_ready(&self) -> bool {
+        self.0.is_ready()
+    }
+
+    /// Waits for the result without blocking the actor. Ray's `await ref`.
+    pub async fn get<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        decode(&self.0.get().await?)
+    }
+
+    /// Blocks until the result is there or `timeout` passes. For sync code
+    /// (drivers, threaded actors); an async actor gets [`Error::WouldBlock`].
+    /// Ray's `ray.get(ref, timeout=...)`.
+    pub fn get_blocking<T: DeserializeOwned>(&self, timeout: Option<Duration>) -> Result<T, Error> {
+        decode(&self.0.get_blocking(millis(timeout))?)
+    }
+}
+
+/// How to spawn an actor. Ray's `.options(...)`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    name: Option<String>,
+    max_concurrency: Option<u32>,
+}
+
+impl Options {
+    /// The defaults: a generated name, Ray's default `max_concurrency`.
+    pub fn new() -> Self {
+        Options::default()
+    }
+
+    /// Names the actor.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Calls at once (async actor) or instances (threaded actor).
+    pub fn max_concurrency(mut self, n: u32) -> Self {
+        self.max_concurrency = Some(n);
+        self
+    }
+}
+
+/// A handle to an actor.
+#[derive(Debug)]
+pub struct Actor(actors::Actor);
+
+impl Actor {
+    /// Spawns an actor from this guest's own component. Ray's `Actor.remote()`.
+    pub fn spawn(options: Options) -> Result<Actor, Error> {
+        Actor::spawn_from(None, options)
+    }
+
+    /// Spawns an actor from the component the host made available as `name`
+    /// (or from this guest's own, for `None`).
+    pub fn spawn_from(name: Option<&str>, options: Options) -> Result<Actor, Error> {
+        let options = actors::ActorOptions {
+            name: options.name,
+            max_concurrency: options.max_concurrency,
+        };
+        Ok(Actor(actors::spawn(name, &options)?))
+    }
+
+    /// The actor's name.
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+
+    /// Queues a call and returns a ref to its result at once. `args` is a
+    /// tuple with one element per parameter: `call("add", (1, 2))`, or `()`.
+    /// Ray's `actor.method.remote(...)`.
+    pub fn call<A: Serialize>(&self, method: &str, args: A) -> Result<ObjectRef, Error> {
+        self.call_with_refs(method, args, Vec::new())
+    }
+
+    /// [`call`](Actor::call) passing ObjectRefs: a parameter of type
+    /// `object-ref` takes `serde_json::json!({"$ref": i})` in `args`, meaning
+    /// `refs[i]`. The callee receives its own handle and may await it.
+    pub fn call_with_refs<A: Serialize>(
+        &self,
+        method: &str,
+        args: A,
+        refs: Vec<ObjectRef>,
+    ) -> Result<ObjectRef, Error> {
+        let mut json = serde_json::to_value(args).map_err(|e| Error::Decode(e.to_string()))?;
+        if json.is_null() {
+            json = serde_json::Value::Array(Vec::new());
+        }
+        let refs: Vec<_> = refs.into_iter().map(ObjectRef::into_raw).collect();
+        Ok(ObjectRef(self.0.call(method, &json.to_string(), refs)?))
+    }
+
+    /// Kills the actor. Ray's `ray.kill`.
+    pub fn kill(&self) {
+        self.0.kill();
+    }
+}
+
+/// Awaits every ref, in order. Ray's `asyncio.gather(*refs)` / `ray.get(refs)`
+/// in async code.
+pub async fn gather<T: DeserializeOwned>(refs: &[ObjectRef]) -> Result<Vec<T>, Error> {
+    let mut values = Vec::with_capacity(refs.len());
+    for r in refs {
+        values.push(r.get().await?);
+    }
+    Ok(values)
+}
+
+/// Blocks until every ref is there; for sync code. Ray's `ray.get(refs)`.
+pub fn get_all_blocking<T: DeserializeOwned>(
+    refs: &[ObjectRef],
+    timeout: Option<Duration>,
+) -> Result<Vec<T>, Error> {
+    refs.iter().map(|r| r.get_blocking(timeout)).collect()
+}
+
+/// Waits until `num_returns` of `refs` are ready or `timeout` passes; returns
+/// the indices of the ready ones. Ray's `ray.wait` / `asyncio.wait`.
+pub async fn wait(
+    refs: &[ObjectRef],
+    num_returns: usize,
+    timeout: Option<Duration>,
+) -> Result<Vec<usize>, Error> {
+    let raw: Vec<&actors::ObjectRef> = refs.iter().map(|r| &r.0).collect();
+    let num = u32::try_from(num_returns).unwrap_or(u32::MAX);
+    let ready = actors::wait(raw, num, millis(timeout)).await?;
+    Ok(ready.into_iter().map(|i| i as usize).collect())
+}
+
+/// Awaits `r` for at most `timeout`. Ray's `asyncio.wait_for`.
+pub async fn wait_for<T: DeserializeOwned>(r: &ObjectRef, timeout: Duration) -> Result<T, Error> {
+    let ready = wait(std::slice::from_ref(r), 1, Some(timeout)).await?;
+    if ready.is_empty() {
+        return Err(Error::Timeout);
+    }
+    r.get().await
+}

@@ -1,0 +1,62 @@
+//! Driver programs: a component that exports `wasi:cli/run` runs as the
+//! "driver" of a Ray program, spawning and calling actors through
+//! `wactor:runtime/actors`. The driver may spawn its own component, so a
+//! whole program can be one `.wasm`.
+//!
+//! A driver runs on the async-actor scheduler (one instance, its own event
+//! loop), so its sync `run` can still call async imports such as
+//! `object-ref.get`, while `get-blocking` is allowed (a driver is sync code,
+//! like Ray's driver script calling `ray.get`).
+
+use crate::actor::ActorOptions;
+use crate::component::{ActorComponent, Method};
+use crate::error::{DeathCause, Error, Result};
+use crate::sandbox::Role;
+
+impl ActorComponent {
+    /// The component's `wasi:cli/run` export, if it is a command.
+    pub fn command_entry(&self) -> Option<&Method> {
+        self.methods()
+            .find(|m| m.name().starts_with("wasi:cli/run@") && m.name().ends_with("#run"))
+    }
+
+    /// Runs the component as a driver program and returns its exit status:
+    /// 0 when `run` returns `ok`, 1 when it returns `err`, or the status it
+    /// passed to WASI `exit`. A trap is an [`Error::ActorDied`] with the
+    /// trap and its wasm backtrace. `options` give the program's name, its
+    /// arguments ([`ActorOptions::args`]), its output, and the components it
+    /// may spawn besides its own ([`ActorOptions::allow_component`]).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let program = runtime.load("program.wasm")?;
+    /// let status = program
+    ///     .run_driver(wactor::ActorOptions::new().args(["program.wasm", "--fast"]))
+    ///     .await?;
+    /// std::process::exit(status);
+    /// # }
+    /// ```
+    pub async fn run_driver(&self, options: ActorOptions) -> Result<i32> {
+        let Some(entry) = self.command_entry() else {
+            return Err(Error::Unsupported {
+                origin: self.name().to_string(),
+                reason: "it does not export `wasi:cli/run`, so it cannot run as a program; \
+                         call one of its methods instead (e.g. `wactor run --invoke`)"
+                    .into(),
+            });
+        };
+        let entry = entry.name().to_string();
+        let driver =
+            crate::scheduler::spawn_as(self.clone(), options.max_concurrency(1), Role::Driver)?;
+        match driver.call(&entry, ())?.await {
+            Ok(_) => Ok(0),
+            Err(Error::MethodFailed { .. }) => Ok(1),
+            Err(Error::ActorDied {
+                cause: DeathCause::Exited(status),
+                ..
+            }) => Ok(status),
+            Err(e) => Err(e),
+        }
+    }
+}

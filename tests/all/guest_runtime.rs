@@ -1,0 +1,256 @@
+//! Guests that spawn and call actors, pass ObjectRefs and run as programs.
+
+use wactor::{ActorOptions, Arg, Error, GuestOutput, OutputCapture, Val};
+use wactor_tests::{PATIENCE, load, peak_overlap, runtime};
+
+/// Runs the example program `name` with `args`, capturing what it and its
+/// actors print. Returns the exit status and the lines.
+async fn run_program(name: &str, args: &[&str]) -> (i32, Vec<String>) {
+    let rt = runtime();
+    let program = load(&rt, name);
+    let out = OutputCapture::new();
+    let options = ActorOptions::new()
+        .args(std::iter::once(name).chain(args.iter().copied()))
+        .stdout(GuestOutput::Capture(out.clone()));
+    let status = tokio::time::timeout(PATIENCE, program.run_driver(options))
+        .await
+        .expect("the program finishes")
+        .expect("the program runs");
+    (status, out.lines())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_async_get_program_runs_four_calls_at_once_then_awaits_one() {
+    let (status, lines) = run_program("async-get", &[]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    // The blocking get: 4 calls, all started before any finished.
+    assert_eq!(lines[..4], ["started"; 4], "{lines:?}");
+    assert_eq!(lines[4..8], ["finished"; 4], "{lines:?}");
+    // The awaited call: another actor awaited the ref it was passed.
+    assert_eq!(
+        lines[8..],
+        ["started", "finished", "awaited: null"],
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_tasks_program_starts_all_fifty_at_once() {
+    let (status, lines) = run_program("run-tasks", &[]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    assert_eq!(lines.len(), 100);
+    assert_eq!(peak_overlap(&lines, "started", "finished"), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_tasks_program_with_max_concurrency_ten_runs_ten_at_a_time() {
+    let (status, lines) = run_program("run-tasks", &["10"]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    assert_eq!(lines.len(), 100);
+    assert_eq!(peak_overlap(&lines, "started", "finished"), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_threaded_tasks_program_runs_both_tasks_in_parallel() {
+    let (status, lines) = run_program("threaded-tasks", &[]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(peak_overlap(&lines, "I'm running", "task-"), 2, "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_program_passes_refs_through_three_actors() {
+    let (status, lines) = run_program("pipeline", &[]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    assert_eq!(lines, ["44"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_passes_a_ref_from_one_actor_to_the_next() {
+    let rt = runtime();
+    let pipeline = load(&rt, "pipeline");
+    // stderr discarded: the failing call below panics in the guest on purpose.
+    let stage = |name: &str| {
+        pipeline
+            .spawn(ActorOptions::new().name(name).stderr(GuestOutput::Discard))
+            .unwrap()
+    };
+    let (a, b, c) = (stage("a"), stage("b"), stage("c"));
+    let r1 = a.call("produce", (21u64, 100u64)).unwrap();
+    let r2 = b.call("add-one", (r1.clone(),)).unwrap();
+    let r3 = c.call("add-one", (r2,)).unwrap();
+    // A method that returns a ref resolves to that ref's value.
+    let relayed = a.call("relay", (r3.clone(),)).unwrap();
+    assert_eq!(r3.await.unwrap(), Val::U64(44));
+    assert_eq!(relayed.await.unwrap(), Val::U64(44));
+    assert_eq!(r1.await.unwrap(), Val::U64(42));
+    // A ref that resolved to an error passes the error on.
+    let failed = wactor::put(Val::String("not a number".into()));
+    let err = b
+        .call("add-one", (failed,))
+        .unwrap()
+        .get(Some(PATIENCE))
+        .unwrap_err();
+    assert!(matches!(err, Error::ActorDied { .. }), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ref_is_only_accepted_where_the_signature_takes_one() {
+    let rt = runtime();
+    let stage = load(&rt, "pipeline").spawn(ActorOptions::new()).unwrap();
+    let err = stage
+        .call("produce", (wactor::put(Val::U64(1)), 1u64))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`n` of `produce` must be u64, but an object-ref"),
+        "{err}"
+    );
+    let err = stage
+        .call("add-one", vec![Arg::Val(Val::U64(1))])
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+}
+
+fn faulty(rt: &wactor::Runtime, options: ActorOptions) -> wactor::ActorHandle {
+    load(rt, "faulty")
+        .spawn(
+            options
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap()
+}
+
+/// Calls a method returning `result<T, string>`: the `ok` value, or the
+/// `err` text (which the host reports as a method failure).
+async fn call_result<T: wactor::FromVal>(
+    actor: &wactor::ActorHandle,
+    method: &str,
+    args: impl wactor::IntoArgs,
+) -> Result<T, String> {
+    match actor.call_typed::<T>(method, args).unwrap().await {
+        Ok(v) => Ok(v),
+        Err(Error::MethodFailed {
+            error: Some(Val::String(e)),
+            ..
+        }) => Err(e),
+        Err(other) => panic!("{method}: {other:?}"),
+    }
+}
+
+async fn call_str(
+    actor: &wactor::ActorHandle,
+    method: &str,
+    args: impl wactor::IntoArgs,
+) -> Result<String, String> {
+    call_result(actor, method, args).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_spawns_its_own_component_and_awaits_a_call() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let got = call_str(
+        &actor,
+        "spawn-and-call",
+        (None::<String>, "divide", "[7, 2]"),
+    )
+    .await;
+    assert_eq!(got, Ok("3".to_string()));
+    // The callee's `err` reaches the caller as method-failed with its payload.
+    let got = call_str(
+        &actor,
+        "spawn-and-call",
+        (None::<String>, "divide", "[7, 0]"),
+    )
+    .await;
+    assert_eq!(
+        got,
+        Err(r#"the method failed: "cannot divide 7 by 0""#.to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_spawns_only_the_components_it_was_given() {
+    let rt = runtime();
+    let counter = load(&rt, "counter");
+    let allowed = faulty(&rt, ActorOptions::new().allow_component("counter", counter));
+    let got = call_str(&allowed, "spawn-and-call", (Some("counter"), "add", "[5]")).await;
+    assert_eq!(got, Ok("5".to_string()));
+
+    let denied = faulty(&rt, ActorOptions::new());
+    let err = call_str(&denied, "spawn-and-call", (Some("counter"), "add", "[5]"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("no component named `counter`"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_arguments_that_do_not_match_say_which_parameter_and_type() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let err = call_str(
+        &actor,
+        "spawn-and-call",
+        (None::<String>, "divide", r#"[1, "two"]"#),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("argument `b` of `divide` must be s64"),
+        "{err}"
+    );
+    let err = call_str(&actor, "spawn-and-call", (None::<String>, "divide", "[1]"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("takes 2 argument(s) but 1 were given"),
+        "{err}"
+    );
+    let args = r#"["n", ["a"], null, {"shout": true, "repeat": 300}]"#;
+    let err = call_str(&actor, "spawn-and-call", (None::<String>, "describe", args))
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("`opts.repeat` of `describe` must be u8"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_get_inside_an_async_actor_is_an_error_not_a_hang() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    for method in ["block-on-ref", "block-on-ref-sync"] {
+        let pending = actor.call("echo", ("later", 60_000u64)).unwrap();
+        let err = call_str(&actor, method, (pending,)).await.unwrap_err();
+        assert!(
+            err.contains("would block its event loop; await `get` instead"),
+            "{method}: {err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_wait_returns_the_ready_indices() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let ready: Result<Vec<u32>, _> =
+        call_result(&actor, "race", (vec![10u64, 60_000, 20], 2u32, None::<u64>)).await;
+    assert_eq!(ready, Ok(vec![0, 2]));
+    let ready: Result<Vec<u32>, _> =
+        call_result(&actor, "race", (vec![0u64, 60_000], 2u32, Some(300u64))).await;
+    assert_eq!(ready, Ok(vec![0]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_from_a_guest_round_trips_its_json() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let json = r#"{"big":18446744073709551615,"list":[1,-2,2.5,"x",null,true]}"#;
+    assert_eq!(
+        call_str(&actor, "put-and-get", (json,)).await,
+        Ok(json.to_string())
+    );
+}
