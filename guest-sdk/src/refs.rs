@@ -21,6 +21,8 @@ pub enum Error {
     ActorDied(String),
     /// The wait took longer than its timeout.
     Timeout,
+    /// The call was cancelled.
+    Cancelled,
     /// The request was wrong; what was expected.
     Invalid(String),
     /// Blocking would stall an event loop or deadlock: await instead.
@@ -35,6 +37,7 @@ impl From<actors::Error> for Error {
             actors::Error::MethodFailed(json) => Error::MethodFailed(json),
             actors::Error::ActorDied(why) => Error::ActorDied(why),
             actors::Error::Timeout => Error::Timeout,
+            actors::Error::Cancelled => Error::Cancelled,
             actors::Error::Invalid(why) => Error::Invalid(why),
             actors::Error::WouldBlock(why) => Error::WouldBlock(why),
         }
@@ -47,6 +50,7 @@ impl fmt::Display for Error {
             Error::MethodFailed(json) => write!(f, "the method failed: {json}"),
             Error::ActorDied(why) => f.write_str(why),
             Error::Timeout => f.write_str("timed out"),
+            Error::Cancelled => f.write_str("the call was cancelled"),
             Error::Invalid(why) => write!(f, "invalid request: {why}"),
             Error::WouldBlock(why) => f.write_str(why),
             Error::Decode(why) => write!(f, "cannot decode the value: {why}"),
@@ -102,6 +106,12 @@ impl ObjectRef {
     /// Whether the result is there.
     pub fn is_ready(&self) -> bool {
         self.0.is_ready()
+    }
+
+    /// Cancels the call: a queued call never runs; every handle to the
+    /// result resolves to [`Error::Cancelled`]. Ray's `ray.cancel`.
+    pub fn cancel(&self) {
+        self.0.cancel();
     }
 
     /// Waits for the result without blocking the actor. Ray's `await ref`.
@@ -161,6 +171,12 @@ impl Actor {
             max_concurrency: options.max_concurrency,
         };
         Ok(Actor(actors::spawn(name, &options)?))
+    }
+
+    /// The actor running this code. Ray's
+    /// `ray.get_runtime_context().current_actor`.
+    pub fn current() -> Actor {
+        Actor(actors::current())
     }
 
     /// The actor's name.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct ActorOptions {
     pub(crate) stderr: GuestOutput,
     pub(crate) components: BTreeMap<String, ActorComponent>,
     pub(crate) args: Vec<String>,
+    /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
+    pub(crate) my_mailbox: Option<mpsc::WeakUnboundedSender<Call>>,
 }
 
 impl ActorOptions {
@@ -97,7 +100,10 @@ pub(crate) struct Call {
 
 /// What the handles and the scheduler of one actor share.
 pub(crate) struct ActorShared {
+    pub(crate) id: u64,
     pub(crate) name: Arc<str>,
+    /// Calls running now (started, not finished), kept by the scheduler.
+    pub(crate) running: AtomicUsize,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
@@ -107,9 +113,16 @@ pub(crate) struct ActorShared {
 }
 
 impl ActorShared {
-    pub(crate) fn new(name: Arc<str>, component: ActorComponent, max_concurrency: usize) -> Self {
+    pub(crate) fn new(
+        id: u64,
+        name: Arc<str>,
+        component: ActorComponent,
+        max_concurrency: usize,
+    ) -> Self {
         ActorShared {
+            id,
             name,
+            running: AtomicUsize::new(0),
             component,
             max_concurrency,
             death: Mutex::new(None),
@@ -139,6 +152,21 @@ impl ActorShared {
             actor: self.name.to_string(),
             cause: self.death().unwrap_or(DeathCause::Shutdown),
         }
+    }
+
+    /// Why waiting on `r` from inside this actor can never end, if it can't:
+    /// `r` is a call queued on this same actor while every concurrency slot
+    /// is taken (one of them by the waiting call).
+    pub(crate) fn self_deadlock(&self, r: &ObjectRef) -> Option<String> {
+        let full = self.running.load(Ordering::Acquire) >= self.max_concurrency;
+        (full && r.queued_on() == Some(self.id)).then(|| {
+            format!(
+                "waiting for a call to this same actor ({}) that cannot start: all {} of its \
+                 max_concurrency slots are taken, one by the waiting call; raise \
+                 max_concurrency, or do not wait for calls to yourself",
+                self.name, self.max_concurrency
+            )
+        })
     }
 
     /// A receiver that sees the actor die.
@@ -221,7 +249,8 @@ impl ActorHandle {
         if self.shared.death().is_some() {
             return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
         }
-        let (object_ref, promise) = ObjectRef::pending(Some(self.shared.name.clone()));
+        let (object_ref, promise) =
+            ObjectRef::pending(Some((self.shared.name.clone(), self.shared.id)));
         if let Err(mpsc::error::SendError(call)) = self.mailbox.send(Call {
             method,
             args,

@@ -60,6 +60,8 @@ enum GuestError {
     ActorDied(String),
     #[component(name = "timeout")]
     Timeout,
+    #[component(name = "cancelled")]
+    Cancelled,
     #[component(name = "invalid")]
     Invalid(String),
     #[component(name = "would-block")]
@@ -74,6 +76,7 @@ impl From<Error> for GuestError {
             ),
             e @ Error::ActorDied { .. } => GuestError::ActorDied(e.to_string()),
             Error::Timeout(_) => GuestError::Timeout,
+            Error::Cancelled => GuestError::Cancelled,
             Error::InvalidRequest(why) => GuestError::Invalid(why),
             e => GuestError::Invalid(e.to_string()),
         }
@@ -174,12 +177,26 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
             Ok((store.data().table.get(&this)?.0.is_ready(),))
         },
     )?;
+    actors.func_wrap(
+        "[method]object-ref.cancel",
+        |store: StoreContextMut<'_, ActorState>, (this,): (Resource<ObjectRefResource>,)| {
+            store.data().table.get(&this)?.0.cancel();
+            Ok(())
+        },
+    )?;
     actors.func_wrap_concurrent(
         "[method]object-ref.get",
         |accessor, (this,): (Resource<ObjectRefResource>,)| {
             Box::pin(async move {
-                let r = accessor
-                    .with(|mut access| access.get().table.get(&this).map(|r| r.0.clone()))?;
+                let (r, deadlock) = accessor.with(|mut access| {
+                    let state = access.get();
+                    let r = state.table.get(&this).map(|r| r.0.clone())?;
+                    let deadlock = state.me.self_deadlock(&r);
+                    wasmtime::Result::<_>::Ok((r, deadlock))
+                })?;
+                if let Some(why) = deadlock {
+                    return Ok((Err(GuestError::WouldBlock(why)),));
+                }
                 Ok((to_guest(r.await),))
             })
         },
@@ -191,8 +208,12 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
             let state = store.data();
             let looked_up = state.table.get(&this).map(|r| r.0.clone());
             let role = state.role;
+            let me = state.me.clone();
             Box::new(async move {
                 let r = looked_up?;
+                if let Some(why) = me.self_deadlock(&r) {
+                    return Ok((Err(GuestError::WouldBlock(why)),));
+                }
                 if role == Role::AsyncActor {
                     // Blocking here would stall every call of this actor,
                     // and deadlock if the result needs this actor (Ray
@@ -304,6 +325,17 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
                 Ok(actor) => Ok(state.table.push(ActorResource(actor))?),
                 Err(e) => Err(GuestError::from(e)),
             },))
+        },
+    )?;
+
+    actors.func_wrap(
+        "current",
+        |mut store: StoreContextMut<'_, ActorState>, (): ()| {
+            let state = store.data_mut();
+            let me = state.current_actor().ok_or_else(|| {
+                wasmtime::Error::msg("the current actor is shutting down: no handles remain")
+            })?;
+            Ok((state.table.push(ActorResource(me))?,))
         },
     )?;
 

@@ -156,6 +156,11 @@ pub enum Error {
         cause: DeathCause,
     },
 
+    /// The call was cancelled with [`ObjectRef::cancel`](crate::ObjectRef::cancel)
+    /// before it finished. Ray's `TaskCancelledError`.
+    #[error("the call was cancelled")]
+    Cancelled,
+
     /// Waiting for a result took longer than the timeout given. The call goes
     /// on: waiting again may still succeed. Ray's `GetTimeoutError`.
     #[error("timed out after {0:?} waiting for a result")]

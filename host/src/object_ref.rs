@@ -18,7 +18,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -56,6 +56,9 @@ struct Slot {
     id: u64,
     state: Mutex<State>,
     resolved: Condvar,
+    /// For a call: the id of the actor it is queued on, and whether it has
+    /// started there (used to refuse waits that would deadlock).
+    call: Option<(u64, AtomicBool)>,
 }
 
 enum State {
@@ -72,13 +75,19 @@ impl Slot {
 }
 
 impl ObjectRef {
-    /// A pending ref and the promise that resolves it, for a call on `actor`
-    /// (named in the error if the promise is dropped unresolved).
-    pub(crate) fn pending(actor: Option<Arc<str>>) -> (ObjectRef, Promise) {
+    /// A pending ref and the promise that resolves it, for a call on the
+    /// actor `(name, id)` if any (named in the error if the promise is
+    /// dropped unresolved).
+    pub(crate) fn pending(actor: Option<(Arc<str>, u64)>) -> (ObjectRef, Promise) {
+        let (actor, call) = match actor {
+            Some((name, id)) => (Some(name), Some((id, AtomicBool::new(false)))),
+            None => (None, None),
+        };
         let slot = Arc::new(Slot {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             state: Mutex::new(State::Pending(Vec::new())),
             resolved: Condvar::new(),
+            call,
         });
         (
             ObjectRef { slot: slot.clone() },
@@ -99,6 +108,17 @@ impl ObjectRef {
     /// A number that identifies this ref's result within the process.
     pub fn id(&self) -> u64 {
         self.slot.id
+    }
+
+    /// The id of the actor this ref's call is queued on, while it has not
+    /// started.
+    pub(crate) fn queued_on(&self) -> Option<u64> {
+        match &self.slot.call {
+            Some((actor, started)) if !started.load(Ordering::Acquire) && !self.is_ready() => {
+                Some(*actor)
+            }
+            _ => None,
+        }
     }
 
     /// Whether the result is there (a value or an error).
@@ -147,6 +167,29 @@ impl ObjectRef {
                 }
             };
         }
+    }
+
+    /// Cancels the call behind this ref: the ref (and every clone) resolves
+    /// at once to [`Error::Cancelled`]. A call still queued is dropped
+    /// without running. A call already running goes on (wasmtime 48 cannot
+    /// stop a running component-model task) but its result is discarded.
+    /// Has no effect if the result is already there. Ray's `ray.cancel`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let actor = runtime
+    ///     .load(wactor_examples::FAULTY)?
+    ///     .spawn(wactor::ActorOptions::new().max_concurrency(1))?;
+    /// let running = actor.call("echo", ("first", 200u64))?;
+    /// let queued = actor.call("echo", ("second", 0u64))?;
+    /// queued.cancel();
+    /// assert!(matches!(queued.await, Err(wactor::Error::Cancelled)));
+    /// assert_eq!(running.await?, wactor::Val::String("first".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn cancel(&self) {
+        fill(&self.slot, Err(Error::Cancelled));
     }
 
     /// Registers `waker` to be woken when the result arrives; `true` if it is
@@ -199,6 +242,21 @@ pub(crate) struct Promise {
 }
 
 impl Promise {
+    /// Records that the call has started running.
+    pub(crate) fn mark_started(&self) {
+        if let Some((_, started)) = self.slot.as_ref().and_then(|s| s.call.as_ref()) {
+            started.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether the ref was already resolved (cancelled): then the call need
+    /// not run.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.slot
+            .as_ref()
+            .is_none_or(|s| matches!(*s.lock(), State::Ready(_)))
+    }
+
     /// Stores `outcome` and wakes every waiter. Has no effect if the ref was
     /// already resolved.
     pub(crate) fn resolve(mut self, outcome: Outcome) {

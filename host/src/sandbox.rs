@@ -13,6 +13,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use tokio::sync::mpsc::WeakUnboundedSender;
+
+use crate::actor::{ActorHandle, ActorShared, Call};
 use crate::component::ActorComponent;
 
 /// Where an actor's stdout or stderr goes.
@@ -110,6 +113,10 @@ pub(crate) struct GuestEnv {
 pub(crate) struct ActorState {
     /// The actor's name, for logs and messages.
     pub(crate) actor: Arc<str>,
+    /// The actor this instance belongs to.
+    pub(crate) me: Arc<ActorShared>,
+    /// Its mailbox, weakly: an actor must not keep itself alive.
+    pub(crate) my_mailbox: WeakUnboundedSender<Call>,
     pub(crate) role: Role,
     pub(crate) env: GuestEnv,
     wasi: WasiCtx,
@@ -118,7 +125,8 @@ pub(crate) struct ActorState {
 
 impl ActorState {
     pub(crate) fn new(
-        actor: Arc<str>,
+        me: Arc<ActorShared>,
+        my_mailbox: WeakUnboundedSender<Call>,
         role: Role,
         env: GuestEnv,
         args: &[String],
@@ -146,12 +154,25 @@ impl ActorState {
             }
         }
         ActorState {
-            actor,
+            actor: me.name.clone(),
+            me,
+            my_mailbox,
             role,
             env,
             wasi: wasi.build(),
             table: ResourceTable::new(),
         }
+    }
+}
+
+impl ActorState {
+    /// A handle to the actor this instance belongs to, while anyone else
+    /// still holds one.
+    pub(crate) fn current_actor(&self) -> Option<ActorHandle> {
+        Some(ActorHandle {
+            shared: self.me.clone(),
+            mailbox: self.my_mailbox.upgrade()?,
+        })
     }
 }
 

@@ -254,3 +254,43 @@ async fn put_from_a_guest_round_trips_its_json() {
         Ok(json.to_string())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_actor_awaiting_itself_without_a_free_slot_gets_an_error() {
+    let rt = runtime();
+    let one = faulty(&rt, ActorOptions::new().max_concurrency(1));
+    let err = call_str(&one, "echo-via-self", ("hi",)).await.unwrap_err();
+    assert!(
+        err.contains("cannot start: all 1 of its max_concurrency slots are taken"),
+        "{err}"
+    );
+    // With a free slot the same call simply works.
+    let two = faulty(&rt, ActorOptions::new().max_concurrency(2));
+    assert_eq!(
+        call_str(&two, "echo-via-self", ("hi",)).await,
+        Ok("hi".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threaded_actor_blocking_on_itself_gets_an_error_not_a_deadlock() {
+    let rt = runtime();
+    let single = load(&rt, "threaded-actor")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let err = call_result::<u32>(&single, "work-via-self", (7u32,))
+        .await
+        .unwrap_err();
+    assert!(err.contains("cannot start"), "{err}");
+    let pool = load(&rt, "threaded-actor")
+        .spawn(
+            ActorOptions::new()
+                .max_concurrency(2)
+                .stdout(GuestOutput::Discard),
+        )
+        .unwrap();
+    assert_eq!(
+        call_result::<u32>(&pool, "work-via-self", (7u32,)).await,
+        Ok(7)
+    );
+}

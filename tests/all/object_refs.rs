@@ -67,3 +67,58 @@ fn put_makes_a_ready_ref_that_many_can_await() {
         assert_eq!(c.get(None).unwrap(), Val::U64(42));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_queued_call_removes_it_and_resolves_its_ref() {
+    let rt = runtime();
+    let out = wactor::OutputCapture::new();
+    let actor = load(&rt, "threaded-actor")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Capture(out.clone())))
+        .unwrap();
+    let first = actor.call("work", (1u32, 200u64)).unwrap();
+    let second = actor.call("work", (2u32, 0u64)).unwrap();
+    let third = actor.call("work", (3u32, 0u64)).unwrap();
+    second.cancel();
+    assert!(matches!(second.clone().await, Err(Error::Cancelled)));
+    assert_eq!(first.await.unwrap(), Val::U32(1));
+    assert_eq!(third.await.unwrap(), Val::U32(3));
+    // The cancelled call never ran.
+    assert_eq!(
+        out.lines(),
+        ["started 1", "finished 1", "started 3", "finished 3"]
+    );
+    // Cancelling a finished call changes nothing.
+    second.cancel();
+    let done = actor.call("work", (4u32, 0u64)).unwrap();
+    assert_eq!(done.clone().await.unwrap(), Val::U32(4));
+    done.cancel();
+    assert_eq!(done.get(None).unwrap(), Val::U32(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_running_call_resolves_its_ref_and_the_actor_lives_on() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let running = actor.call("echo", ("long", 60_000u64)).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    running.cancel();
+    assert!(matches!(running.get(Some(PATIENCE)), Err(Error::Cancelled)));
+    let next = actor.call("echo", ("next", 0u64)).unwrap();
+    assert_eq!(next.await.unwrap(), Val::String("next".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cancels_a_queued_call() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let seen: Vec<String> = actor
+        .call_typed("cancel-queued", ())
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(seen, ["first", "the call was cancelled"]);
+}

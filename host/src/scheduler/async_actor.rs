@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -56,6 +57,7 @@ pub(crate) async fn run(
                 let mut next_id = 0u64;
                 let mut open = true;
                 loop {
+                    shared.running.store(running.len(), Ordering::Release);
                     if !open && running.is_empty() {
                         return Ok(());
                     }
@@ -80,6 +82,9 @@ pub(crate) async fn run(
                                 open = false;
                                 continue;
                             };
+                            if promise.is_settled() {
+                                continue; // cancelled while queued
+                            }
                             let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
                                 Ok(args) => args,
                                 Err(e) => {
@@ -93,6 +98,7 @@ pub(crate) async fn run(
                             next_id += 1;
                             let func = funcs[method.index];
                             let mut results = result_slots(&method);
+                            promise.mark_started();
                             running_calls.insert(id, (promise, method));
                             running.push(async move {
                                 let result = func

@@ -52,13 +52,16 @@ pub(crate) fn spawn_as(
         ));
     }
     let runtime = component.inner.runtime.clone();
+    let id = runtime.next_actor_id();
     let name: Arc<str> = match &options.name {
         Some(name) => name.as_str().into(),
-        None => format!("{}-{}", component.name(), runtime.next_actor_id()).into(),
+        None => format!("{}-{id}", component.name()).into(),
     };
-    let shared = Arc::new(ActorShared::new(name, component, max_concurrency));
+    let shared = Arc::new(ActorShared::new(id, name, component, max_concurrency));
     let (mailbox, rx) = mpsc::unbounded_channel();
     let task_shared = shared.clone();
+    let mut options = options;
+    options.my_mailbox = Some(mailbox.downgrade());
     match role {
         Role::AsyncActor | Role::Driver => {
             runtime
@@ -74,7 +77,7 @@ pub(crate) fn spawn_as(
 
 /// A store and instance for one actor instance, with its methods resolved.
 pub(crate) async fn instantiate(
-    shared: &ActorShared,
+    shared: &Arc<ActorShared>,
     options: &ActorOptions,
     role: Role,
 ) -> std::result::Result<(Store<ActorState>, Vec<Func>), DeathCause> {
@@ -86,8 +89,13 @@ pub(crate) async fn instantiate(
         stdout: options.stdout.clone(),
         stderr: options.stderr.clone(),
     };
+    let my_mailbox = options
+        .my_mailbox
+        .clone()
+        .ok_or_else(|| DeathCause::Trap("the actor has no mailbox (a wactor bug)".into()))?;
     let state = ActorState::new(
-        shared.name.clone(),
+        shared.clone(),
+        my_mailbox,
         role,
         env,
         &options.args,

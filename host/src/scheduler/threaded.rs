@@ -13,6 +13,7 @@
 //! threads. A trap in any of them kills the whole actor.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
@@ -78,6 +79,9 @@ async fn worker(
         else {
             return; // every handle is gone and the queue is empty
         };
+        if promise.is_settled() {
+            continue; // cancelled while queued
+        }
         let args = match lower_args(&mut store, args) {
             Ok(args) => args,
             Err(e) => {
@@ -90,6 +94,9 @@ async fn worker(
         };
         let func = funcs[method.index];
         let mut results = result_slots(&method);
+        promise.mark_started();
+        // Counted down on every way out of this call (finish, kill, trap).
+        let _running = Running::enter(&shared);
         let result = tokio::select! {
             biased;
             _ = dead.wait_for(|dead| *dead) => {
@@ -113,5 +120,21 @@ async fn worker(
                 return;
             }
         }
+    }
+}
+
+/// Keeps `ActorShared::running` for the call in progress on one instance.
+struct Running<'a>(&'a ActorShared);
+
+impl<'a> Running<'a> {
+    fn enter(shared: &'a ActorShared) -> Self {
+        shared.running.fetch_add(1, Ordering::AcqRel);
+        Running(shared)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
     }
 }

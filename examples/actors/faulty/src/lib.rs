@@ -98,6 +98,27 @@ impl Guest for Faulty {
         Ok(ready.into_iter().map(|i| i as u32).collect())
     }
 
+    async fn cancel_queued() -> Vec<String> {
+        let echo = Actor::spawn(wactor_guest::Options::new().max_concurrency(1)).expect("spawn");
+        let first = echo.call("echo", ("first", 200)).expect("call");
+        let second = echo.call("echo", ("second", 0)).expect("call");
+        second.cancel();
+        let mut seen = Vec::new();
+        for r in [first, second] {
+            seen.push(match r.get::<String>().await {
+                Ok(v) => v,
+                Err(e) => e.to_string(),
+            });
+        }
+        seen
+    }
+
+    async fn echo_via_self(text: String) -> Result<String, String> {
+        let me = Actor::current();
+        let r = me.call("echo", (text, 0)).map_err(self::text)?;
+        r.get().await.map_err(self::text)
+    }
+
     async fn put_and_get(json: String) -> Result<String, String> {
         let value: serde_json::Value = serde_json::from_str(&json).map_err(text)?;
         let r = wactor_guest::ObjectRef::put(&value).map_err(text)?;

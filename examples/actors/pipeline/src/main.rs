@@ -46,6 +46,23 @@ impl Guest for Stage {
     fn relay(input: ObjectRef) -> ObjectRef {
         input
     }
+
+    async fn echo_number(x: u64) -> u64 {
+        x
+    }
+
+    async fn call_peer(n: u32) -> u64 {
+        let peer = Actor::spawn(Options::new()).expect("spawn a peer");
+        // One warm-up call, so the peer's instantiation is not measured.
+        let _: u64 = peer.call("echo-number", (0,)).unwrap().get().await.unwrap();
+        let start = std::time::Instant::now();
+        for i in 0..u64::from(n) {
+            let r = peer.call("echo-number", (i,)).expect("call");
+            let back: u64 = r.get().await.expect("echo");
+            assert_eq!(back, i);
+        }
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
 }
 
 export!(Stage);

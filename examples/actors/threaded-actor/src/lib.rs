@@ -36,6 +36,12 @@ impl Guest for ThreadedActor {
         sleep(Duration::from_millis(millis));
     }
 
+    fn work_via_self(id: u32) -> Result<u32, String> {
+        let me = wactor_guest::Actor::current();
+        let r = me.call("work", (id, 0)).map_err(|e| e.to_string())?;
+        r.get_blocking(None).map_err(|e| e.to_string())
+    }
+
     fn work(id: u32, millis: u64) -> u32 {
         println!("started {id}");
         sleep(Duration::from_millis(millis));
