@@ -62,7 +62,10 @@ pub use bindings::wactor::runtime::{actors, logging, time};
 pub use logging::Level;
 
 mod refs;
-pub use refs::{Actor, Error, ObjectRef, Options, gather, get_all_blocking, wait, wait_for};
+pub use refs::{
+    Actor, Error, ObjectRef, Options, gather, get_all_blocking, submit, submit_with_refs, wait,
+    wait_for,
+};
 
 /// Suspends the calling task for `duration` (rounded down to milliseconds).
 ///

@@ -200,18 +200,46 @@ impl Actor {
         args: A,
         refs: Vec<ObjectRef>,
     ) -> Result<ObjectRef, Error> {
-        let mut json = serde_json::to_value(args).map_err(|e| Error::Decode(e.to_string()))?;
-        if json.is_null() {
-            json = serde_json::Value::Array(Vec::new());
-        }
+        let json = args_json(args)?;
         let refs: Vec<_> = refs.into_iter().map(ObjectRef::into_raw).collect();
-        Ok(ObjectRef(self.0.call(method, &json.to_string(), refs)?))
+        Ok(ObjectRef(self.0.call(method, &json, refs)?))
     }
 
     /// Kills the actor. Ray's `ray.kill`.
     pub fn kill(&self) {
         self.0.kill();
     }
+}
+
+/// Runs `function` of `component` (this guest's own for `None`) as a
+/// stateless task on the component's shared pool; returns a ref at once.
+/// `args` is a tuple, as for [`Actor::call`]. Ray's `f.remote(...)`.
+pub fn submit<A: Serialize>(
+    component: Option<&str>,
+    function: &str,
+    args: A,
+) -> Result<ObjectRef, Error> {
+    submit_with_refs(component, function, args, Vec::new())
+}
+
+/// [`submit`] passing ObjectRefs, as for [`Actor::call_with_refs`].
+pub fn submit_with_refs<A: Serialize>(
+    component: Option<&str>,
+    function: &str,
+    args: A,
+    refs: Vec<ObjectRef>,
+) -> Result<ObjectRef, Error> {
+    let json = args_json(args)?;
+    let refs: Vec<_> = refs.into_iter().map(ObjectRef::into_raw).collect();
+    Ok(ObjectRef(actors::submit(component, function, &json, refs)?))
+}
+
+fn args_json<A: Serialize>(args: A) -> Result<String, Error> {
+    let mut json = serde_json::to_value(args).map_err(|e| Error::Decode(e.to_string()))?;
+    if json.is_null() {
+        json = serde_json::Value::Array(Vec::new());
+    }
+    Ok(json.to_string())
 }
 
 /// Awaits every ref, in order. Ray's `asyncio.gather(*refs)` / `ray.get(refs)`

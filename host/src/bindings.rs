@@ -292,22 +292,7 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
         |mut store: StoreContextMut<'_, ActorState>,
          (component, options): (Option<String>, GuestActorOptions)| {
             let state = store.data_mut();
-            let chosen = match &component {
-                None => Ok(state.env.own.clone()),
-                Some(name) => state.env.components.get(name).cloned().ok_or_else(|| {
-                    let names: Vec<_> = state.env.components.keys().cloned().collect();
-                    Error::InvalidRequest(format!(
-                        "no component named `{name}` was made available to this actor \
-                         (available: {}); the host allows components by name, e.g. \
-                         `wactor run --component {name}=path.wasm`",
-                        if names.is_empty() {
-                            "none".to_string()
-                        } else {
-                            names.join(", ")
-                        }
-                    ))
-                }),
-            };
+            let chosen = state.env.component(component.as_deref());
             // Spawned actors get what their spawner has: the same components
             // and the same output streams.
             let mut spawn_options = ActorOptions::new()
@@ -323,6 +308,36 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
             let spawned = chosen.and_then(|c| c.spawn(spawn_options));
             Ok((match spawned {
                 Ok(actor) => Ok(state.table.push(ActorResource(actor))?),
+                Err(e) => Err(GuestError::from(e)),
+            },))
+        },
+    )?;
+
+    actors.func_wrap(
+        "submit",
+        |mut store: StoreContextMut<'_, ActorState>,
+         (component, function, args, refs): (
+            Option<String>,
+            String,
+            String,
+            Vec<Resource<ObjectRefResource>>,
+        )| {
+            let state = store.data_mut();
+            let refs = refs
+                .into_iter()
+                .map(|h| Ok(state.table.delete(h)?.0))
+                .collect::<wasmtime::Result<Vec<_>>>()?;
+            let submitted = state.env.component(component.as_deref()).and_then(|c| {
+                let method = c.find(&function).ok_or_else(|| Error::UnknownMethod {
+                    actor: c.name().to_string(),
+                    method: function.clone(),
+                    available: c.methods().map(|m| m.name().to_string()).collect(),
+                })?;
+                let args = method.args_from_json(&args, &refs)?;
+                c.submit(&function, args)
+            });
+            Ok((match submitted {
+                Ok(r) => Ok(state.table.push(ObjectRefResource(r))?),
                 Err(e) => Err(GuestError::from(e)),
             },))
         },

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::object_ref::ObjectRef;
 use crate::runtime::Runtime;
 use crate::sandbox::ActorState;
-use crate::value::{Arg, wit_type};
+use crate::value::{Arg, IntoArgs, wit_type};
 
 /// How an actor's calls are scheduled, decided by its exports.
 ///
@@ -263,6 +263,9 @@ pub(crate) struct ComponentInner {
     pub(crate) methods: Vec<Arc<Method>>,
     pub(crate) imports: Vec<String>,
     pub(crate) pre: InstancePre<ActorState>,
+    /// The actor that runs this component's stateless tasks, spawned on the
+    /// first `submit` and again after it dies.
+    task_pool: std::sync::Mutex<Option<ActorHandle>>,
 }
 
 impl ActorComponent {
@@ -337,6 +340,7 @@ impl ActorComponent {
                 methods: methods.into_iter().map(Arc::new).collect(),
                 imports,
                 pre,
+                task_pool: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -380,6 +384,57 @@ impl ActorComponent {
             (Some(m), None) => Some(m),
             _ => None,
         }
+    }
+
+    /// Runs `function` as a stateless task and returns a ref to its result
+    /// at once. Ray's `@ray.remote def f` / `f.remote(args)`.
+    ///
+    /// Tasks run on the component's shared task pool, an actor spawned on
+    /// the first `submit`: for a sync-only component, a pool of
+    /// [`RuntimeBuilder::task_pool_size`](crate::RuntimeBuilder::task_pool_size)
+    /// instances; for one with async exports, one instance running up to
+    /// 1000 tasks at once. Tasks must not rely on state left by other tasks:
+    /// which instance runs which task is not specified. If a task traps, the
+    /// tasks queued with it fail with [`Error::ActorDied`] and the next
+    /// `submit` starts a fresh pool. The pool lives as long as the component.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let faulty = runtime.load(wactor_examples::FAULTY)?;
+    /// let q = faulty.submit("divide", (9i64, 3i64))?;
+    /// assert_eq!(q.await?, wactor::Val::S64(3));
+    /// # Ok(()) }
+    /// ```
+    pub fn submit(&self, function: &str, args: impl IntoArgs) -> Result<ObjectRef> {
+        self.task_pool()?.call(function, args)
+    }
+
+    /// The actor that runs this component's tasks (see
+    /// [`submit`](ActorComponent::submit)), spawned now if there is none or
+    /// the last one died.
+    pub fn task_pool(&self) -> Result<ActorHandle> {
+        let mut pool = self
+            .inner
+            .task_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(handle) = &*pool
+            && handle.death_cause().is_none()
+        {
+            return Ok(handle.clone());
+        }
+        let size = match self.kind() {
+            ActorKind::Async => ActorKind::Async.default_max_concurrency(),
+            ActorKind::Threaded => self.inner.runtime.inner.task_pool_size,
+        };
+        let handle = self.spawn(
+            ActorOptions::new()
+                .name(format!("{}-tasks", self.name()))
+                .max_concurrency(size),
+        )?;
+        *pool = Some(handle.clone());
+        Ok(handle)
     }
 
     /// Spawns an actor: instantiates the component (once for an async actor,

@@ -35,6 +35,7 @@ pub struct RuntimeBuilder {
     max_instances: u32,
     cache_dir: Option<PathBuf>,
     worker_threads: Option<usize>,
+    task_pool_size: Option<usize>,
 }
 
 impl Default for RuntimeBuilder {
@@ -44,6 +45,7 @@ impl Default for RuntimeBuilder {
             max_instances: 1000,
             cache_dir: default_cache_dir(),
             worker_threads: None,
+            task_pool_size: None,
         }
     }
 }
@@ -97,6 +99,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How many instances run the stateless tasks of a sync-only component
+    /// ([`ActorComponent::submit`]) at once (default: one per core). Tasks of
+    /// a component with async exports share one instance, up to 1000 at once.
+    pub fn task_pool_size(mut self, count: usize) -> Self {
+        self.task_pool_size = Some(count.max(1));
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
@@ -145,6 +155,9 @@ impl RuntimeBuilder {
                 cache: self.cache_dir.map(ComponentCache::new),
                 tokio,
                 next_actor: AtomicU64::new(1),
+                task_pool_size: self
+                    .task_pool_size
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
             }),
         })
     }
@@ -177,6 +190,7 @@ pub(crate) struct RuntimeInner {
     cache: Option<ComponentCache>,
     tokio: TokioRuntime,
     next_actor: AtomicU64,
+    pub(crate) task_pool_size: usize,
 }
 
 enum TokioRuntime {

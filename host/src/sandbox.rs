@@ -109,6 +109,28 @@ pub(crate) struct GuestEnv {
     pub(crate) stderr: GuestOutput,
 }
 
+impl GuestEnv {
+    /// The component called `name`, or the guest's own for `None`.
+    pub(crate) fn component(&self, name: Option<&str>) -> crate::Result<ActorComponent> {
+        let Some(name) = name else {
+            return Ok(self.own.clone());
+        };
+        self.components.get(name).cloned().ok_or_else(|| {
+            let names: Vec<_> = self.components.keys().cloned().collect();
+            let available = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
+            crate::Error::InvalidRequest(format!(
+                "no component named `{name}` was made available to this actor \
+                 (available: {available}); the host allows components by name, \
+                 e.g. `wactor run --component {name}=path.wasm`"
+            ))
+        })
+    }
+}
+
 /// The data of one instance's `Store`.
 pub(crate) struct ActorState {
     /// The actor's name, for logs and messages.

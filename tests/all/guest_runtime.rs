@@ -294,3 +294,78 @@ async fn a_threaded_actor_blocking_on_itself_gets_an_error_not_a_deadlock() {
         Ok(7)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_functions_run_on_a_shared_pool_from_the_host() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .task_pool_size(2)
+        .build()
+        .unwrap();
+    let threaded = load(&rt, "threaded-actor");
+    let refs: Vec<_> = (0..6u32)
+        .map(|id| threaded.submit("work", (id, 200u64)).unwrap())
+        .collect();
+    let values = wactor::get_all(&refs, Some(PATIENCE)).unwrap();
+    assert_eq!(values, (0..6).map(Val::U32).collect::<Vec<_>>());
+
+    let faulty = load(&rt, "faulty");
+    assert_eq!(
+        faulty
+            .submit("divide", (8i64, 2i64))
+            .unwrap()
+            .await
+            .unwrap(),
+        Val::S64(4)
+    );
+    // A trapping task fails with the trap; the next submit gets a fresh pool.
+    let crash = faulty.submit("crash-after", (0u64,)).unwrap();
+    assert!(matches!(
+        crash.get(Some(PATIENCE)),
+        Err(Error::ActorDied { .. })
+    ));
+    assert_eq!(
+        faulty
+            .submit("divide", (9i64, 3i64))
+            .unwrap()
+            .await
+            .unwrap(),
+        Val::S64(3)
+    );
+}
+
+#[test]
+fn the_task_pool_is_sized_by_the_runtime_for_sync_components() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .task_pool_size(3)
+        .build()
+        .unwrap();
+    let threaded = load(&rt, "threaded-actor").task_pool().unwrap();
+    assert_eq!(threaded.max_concurrency(), 3);
+    assert_eq!(threaded.name(), "threaded_actor-tasks");
+    let asynchronous = load(&rt, "faulty").task_pool().unwrap();
+    assert_eq!(asynchronous.max_concurrency(), 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_submits_a_task_and_awaits_it() {
+    let rt = runtime();
+    let counter = load(&rt, "counter");
+    let actor = faulty(&rt, ActorOptions::new().allow_component("counter", counter));
+    let got = call_str(&actor, "submit-task", (None::<String>, "divide", "[8, 4]")).await;
+    assert_eq!(got, Ok("2".into()));
+    let got = call_str(&actor, "submit-task", (Some("counter"), "add", "[3]")).await;
+    assert_eq!(got, Ok("3".into()));
+    let err = call_str(&actor, "submit-task", (Some("nope"), "add", "[3]"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("no component named `nope`"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_awaits_a_remote_function() {
+    let (status, lines) = run_program("pipeline", &["--task"]).await;
+    assert_eq!(status, 0, "{lines:?}");
+    assert_eq!(lines, ["44", "task: 10"]);
+}

@@ -113,6 +113,17 @@ impl Guest for Faulty {
         seen
     }
 
+    async fn submit_task(
+        component: Option<String>,
+        function: String,
+        args: String,
+    ) -> Result<String, String> {
+        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
+        let r = wactor_guest::submit(component.as_deref(), &function, args).map_err(text)?;
+        let value: serde_json::Value = r.get().await.map_err(text)?;
+        Ok(value.to_string())
+    }
+
     async fn echo_via_self(text: String) -> Result<String, String> {
         let me = Actor::current();
         let r = me.call("echo", (text, 0)).map_err(self::text)?;

@@ -10,7 +10,8 @@
 //!
 //! `wactor run pipeline.wasm --component counter=counter.wasm -- --tally`
 //! also adds the result to a counter actor spawned from another component;
-//! `-- --crash` makes the program trap at once.
+//! `-- --crash` makes the program trap at once; `-- --task` also runs
+//! `produce(5, 0)` as a stateless task and prints "task: 10".
 
 use std::time::Duration;
 
@@ -85,6 +86,14 @@ fn main() {
         .expect("call relay");
     let result: u64 = r4.get_blocking(None).expect("the pipeline's result");
     println!("{result}");
+
+    // With `--task`, run `produce` as a stateless task too (Ray's
+    // `f.remote()`), and print its result.
+    if std::env::args().nth(1).as_deref() == Some("--task") {
+        let r = wactor_guest::submit(None, "produce", (5, 0)).expect("submit produce");
+        let n: u64 = r.get_blocking(None).expect("the task's result");
+        println!("task: {n}");
+    }
 
     // With `--tally`, add the result to a counter actor from the component
     // the host made available as "counter" (`--component counter=...`).
