@@ -40,6 +40,14 @@ pub const THREADED_TASKS: &str = env!("WACTOR_EXAMPLE_THREADED_TASKS");
 /// `relay(input: object-ref) -> object-ref`.
 pub const PIPELINE: &str = env!("WACTOR_EXAMPLE_PIPELINE");
 
+/// Python (componentize-py): Ray's `AsyncActor` with `run-concurrent`,
+/// `run-task` (1 s) and `peak-concurrency`.
+pub const PY_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_PY_ASYNC_ACTOR");
+
+/// Python (componentize-py): a driver program that spawns the component
+/// made available as "counter" and calls `add` on it.
+pub const PY_DRIVER: &str = env!("WACTOR_EXAMPLE_PY_DRIVER");
+
 /// Every example as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("async-actor", ASYNC_ACTOR),
@@ -50,6 +58,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("run-tasks", RUN_TASKS),
     ("threaded-tasks", THREADED_TASKS),
     ("pipeline", PIPELINE),
+    ("py-async-actor", PY_ASYNC_ACTOR),
+    ("py-driver", PY_DRIVER),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

@@ -5,5 +5,6 @@ mod async_actor;
 mod errors;
 mod guest_runtime;
 mod object_refs;
+mod python;
 mod runtime;
 mod threaded_actor;

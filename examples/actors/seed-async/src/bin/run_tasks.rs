@@ -5,19 +5,28 @@
 //! ray.get([actor.run_task.remote() for _ in range(50)])
 //! ```
 //!
-//! Run it as `wactor run run_tasks.wasm` (all 50 at once, ~1 s) or
-//! `wactor run run_tasks.wasm -- 10` (10 at a time, ~5 s).
+//! `wactor run run_tasks.wasm` runs all 50 at once (~1 s);
+//! `wactor run run_tasks.wasm -- 10` runs 10 at a time (~5 s);
+//! `wactor run run_tasks.wasm --component py=py_async_actor.wasm -- --from py`
+//! spawns the actor from another component with the same methods (e.g. the
+//! Python `AsyncActor`) instead of this program's own.
 
 include!("../actor.rs");
 
 use wactor_guest::{Actor, Options};
 
 fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut from = None;
     let mut options = Options::new();
-    if let Some(n) = std::env::args().nth(1) {
-        options = options.max_concurrency(n.parse().expect("max_concurrency is a number"));
+    while let Some(arg) = args.next() {
+        if arg == "--from" {
+            from = Some(args.next().expect("--from takes a component name"));
+        } else {
+            options = options.max_concurrency(arg.parse().expect("max_concurrency is a number"));
+        }
     }
-    let actor = Actor::spawn(options).expect("spawn AsyncActor");
+    let actor = Actor::spawn_from(from.as_deref(), options).expect("spawn AsyncActor");
     let refs: Vec<_> = (0..50)
         .map(|_| actor.call("run-task", ()).expect("call"))
         .collect();
