@@ -369,3 +369,18 @@ async fn a_driver_awaits_a_remote_function() {
     assert_eq!(status, 0, "{lines:?}");
     assert_eq!(lines, ["44", "task: 10"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_keeps_a_ref_in_its_state_and_awaits_it_later() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let producer = faulty(&rt, ActorOptions::new());
+    let r = producer.call("echo", ("kept", 100u64)).unwrap();
+    actor.call("stash", (r,)).unwrap().await.unwrap();
+    assert_eq!(
+        call_str(&actor, "take-stashed", ()).await,
+        Ok(r#""kept""#.into())
+    );
+    let err = call_str(&actor, "take-stashed", ()).await.unwrap_err();
+    assert_eq!(err, "nothing stashed");
+}

@@ -29,6 +29,11 @@ fn block(r: ObjectRef) -> Result<String, String> {
         .map_err(text)
 }
 
+thread_local! {
+    static STASH: std::cell::RefCell<Option<wactor_guest::ObjectRef>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 struct Faulty;
 
 impl Guest for Faulty {
@@ -128,6 +133,18 @@ impl Guest for Faulty {
         let me = Actor::current();
         let r = me.call("echo", (text, 0)).map_err(self::text)?;
         r.get().await.map_err(self::text)
+    }
+
+    fn stash(r: ObjectRef) {
+        STASH.with(|s| *s.borrow_mut() = Some(wactor_guest::ObjectRef::from_raw(r)));
+    }
+
+    async fn take_stashed() -> Result<String, String> {
+        let r = STASH
+            .with(|s| s.borrow_mut().take())
+            .ok_or("nothing stashed")?;
+        let value: serde_json::Value = r.get().await.map_err(text)?;
+        Ok(value.to_string())
     }
 
     async fn put_and_get(json: String) -> Result<String, String> {
