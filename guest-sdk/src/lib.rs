@@ -13,20 +13,11 @@
 //! }
 //! ```
 //!
-//! Generate the bindings of that world, pointing the `wactor:runtime`
-//! interfaces at this crate so they are not generated twice, and implement the
-//! exports:
+//! Generate the bindings of that world with [`actor!`] (the `wactor:runtime`
+//! interfaces come from this crate) and implement the exports:
 //!
 //! ```ignore
-//! wit_bindgen::generate!({
-//!     path: ["path/to/wactor/wit", "wit"],
-//!     world: "my:greeter/greeter",
-//!     with: {
-//!         "wactor:runtime/time@0.1.0": wactor_guest::time,
-//!         "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-//!         "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-//!     },
-//! });
+//! wactor_guest::actor!("my:greeter/greeter"); // reads ./wit
 //!
 //! struct Greeter;
 //!
@@ -40,6 +31,10 @@
 //!
 //! export!(Greeter);
 //! ```
+//!
+//! (`actor!` is `wit_bindgen::generate!` with the path of the wactor WIT
+//! files and a `with` entry per `wactor:runtime` interface; write that out
+//! yourself if you need other options.)
 //!
 //! Build it with `cargo build --target wasm32-wasip2 --release`: the output
 //! is a component that `wactor run` and the embedding API load directly. The
@@ -60,6 +55,35 @@ mod bindings {
 
 pub use bindings::wactor::runtime::{actors, logging, time};
 pub use logging::Level;
+
+/// Generates the bindings of an actor's WIT world, with the
+/// `wactor:runtime` interfaces taken from this crate: the `Guest` trait to
+/// implement and the `export!` macro, as `wit_bindgen::generate!` does.
+///
+/// `actor!("my:pkg/my-world")` reads the world from the crate's `wit/`
+/// folder; `actor!("my:pkg/my-world", "path/to/wit")` from another. The
+/// crate needs no `wit-bindgen` dependency of its own.
+///
+/// ```ignore
+/// wactor_guest::actor!("my:greeter/greeter");
+///
+/// struct Greeter;
+///
+/// impl Guest for Greeter {
+///     async fn greet(name: String) -> String {
+///         wactor_guest::sleep(std::time::Duration::from_millis(100)).await;
+///         format!("hello, {name}")
+///     }
+/// }
+///
+/// export!(Greeter);
+/// ```
+pub use wactor_guest_macros::actor;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use wit_bindgen;
+}
 
 mod refs;
 pub use refs::{

@@ -12,15 +12,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:async-actor/async-actor",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:async-actor/async-actor");
 
 // One instance serves every call of an async actor, so plain (non-atomic)
 // state is shared by all interleaved calls, like `self` in Ray.

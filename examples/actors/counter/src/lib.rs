@@ -2,15 +2,7 @@
 
 use std::cell::Cell;
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:counter/counter",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:counter/counter");
 
 thread_local! {
     static TOTAL: Cell<i64> = const { Cell::new(0) };

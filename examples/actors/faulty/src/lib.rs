@@ -8,15 +8,7 @@ use std::time::Duration;
 
 use wactor_guest::Actor;
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:faulty/faulty",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:faulty/faulty");
 
 fn text(e: impl std::fmt::Display) -> String {
     e.to_string()

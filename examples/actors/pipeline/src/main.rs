@@ -18,15 +18,7 @@ use std::time::Duration;
 use serde_json::json;
 use wactor_guest::{Actor, Options};
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:pipeline/pipeline",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:pipeline/pipeline");
 
 struct Stage;
 

@@ -13,15 +13,7 @@
 use std::thread::sleep;
 use std::time::Duration;
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:threaded-actor/threaded-actor",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:threaded-actor/threaded-actor");
 
 struct ThreadedActor;
 

@@ -17,15 +17,7 @@ use std::time::Duration;
 
 use wactor_guest::{Actor, Options};
 
-wit_bindgen::generate!({
-    path: ["../../../wit", "wit"],
-    world: "wactor-examples:threaded-tasks/threaded-tasks",
-    with: {
-        "wactor:runtime/time@0.1.0": wactor_guest::time,
-        "wactor:runtime/logging@0.1.0": wactor_guest::logging,
-        "wactor:runtime/actors@0.1.0": wactor_guest::actors,
-    },
-});
+wactor_guest::actor!("wactor-examples:threaded-tasks/threaded-tasks");
 
 struct ThreadedActor;
 
