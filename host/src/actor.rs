@@ -280,6 +280,32 @@ impl ActorHandle {
         })
     }
 
+    /// [`call`](ActorHandle::call) with the arguments as a JSON array, read
+    /// against the method's signature as for calls between guests (see
+    /// `docs/values.md`), e.g. from a web request. Read results back with
+    /// [`to_json`](crate::to_json).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+    /// let total = counter.call_json("add", "[40]")?.get(None)?;
+    /// assert_eq!(wactor::to_json(&total), "40");
+    /// let err = counter.call_json("add", r#"["forty"]"#).unwrap_err();
+    /// assert!(err.to_string().contains("argument `n` of `add` must be s64"));
+    /// # Ok(()) }
+    /// ```
+    pub fn call_json(&self, method: &str, args: &str) -> Result<ObjectRef> {
+        let component = &self.shared.component;
+        let found = component.find(method).ok_or_else(|| Error::UnknownMethod {
+            actor: self.shared.name.to_string(),
+            method: method.to_string(),
+            available: component.methods().map(|m| m.name().to_string()).collect(),
+        })?;
+        let args = found.args_from_json(args, &[])?;
+        self.call(method, args)
+    }
+
     /// Kills the actor: running and queued calls, and every later call,
     /// resolve to [`Error::ActorDied`] with [`DeathCause::Killed`]. Ray's
     /// `ray.kill(actor)`.

@@ -32,6 +32,17 @@ use wasmtime::component::{Type, Val};
 
 use crate::value::{Mismatch, wit_type};
 
+/// `value` as JSON text, in the encoding guests use (see `docs/values.md`).
+///
+/// ```
+/// use wactor::Val;
+/// let v = Val::Result(Ok(Some(Box::new(Val::U64(u64::MAX)))));
+/// assert_eq!(wactor::to_json(&v), r#"{"ok":18446744073709551615}"#);
+/// ```
+pub fn to_json_text(value: &Val) -> String {
+    to_json(value).to_string()
+}
+
 /// `value` as JSON.
 pub(crate) fn to_json(value: &Val) -> Json {
     match value {

@@ -56,6 +56,7 @@ mod value;
 pub use actor::{ActorHandle, ActorOptions, TypedRef};
 pub use component::{ActorComponent, ActorKind, Method};
 pub use error::{DeathCause, Error, Result};
+pub use json::to_json_text as to_json;
 pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use sandbox::{GuestOutput, OutputCapture};

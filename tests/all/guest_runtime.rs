@@ -384,3 +384,130 @@ async fn a_guest_keeps_a_ref_in_its_state_and_awaits_it_later() {
     let err = call_str(&actor, "take-stashed", ()).await.unwrap_err();
     assert_eq!(err, "nothing stashed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_values_of_every_kind_round_trip_losslessly() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let cases = [
+        r#"{"big": 18446744073709551615, "small": -128, "ratio": 0.5, "letter": "λ",
+            "bytes": [0, 255], "shape": "point", "color": "green", "perms": ["read", "exec"],
+            "outcome": {"ok": 9007199254740993}, "nothing": {"err": null}, "maybe": null}"#,
+        r#"{"big": 0, "small": 127, "ratio": "NaN", "letter": "x", "bytes": [],
+            "shape": {"circle": 1.5}, "color": "red", "perms": [],
+            "outcome": {"err": "no"}, "nothing": {"ok": null}, "maybe": "yes"}"#,
+        r#"{"big": 1, "small": 0, "ratio": "-Infinity", "letter": "y", "bytes": [7],
+            "shape": {"labelled": ["tag", {"some": null}]}, "color": "red", "perms": ["write"],
+            "outcome": {"ok": 0}, "nothing": {"ok": null}, "maybe": ""}"#,
+        r#"{"big": 1, "small": 0, "ratio": 1.0, "letter": "y", "bytes": [7],
+            "shape": {"labelled": ["tag", {"some": 5}]}, "color": "red", "perms": ["write"],
+            "outcome": {"ok": 0}, "nothing": {"ok": null}, "maybe": null}"#,
+    ];
+    for case in cases {
+        // (`option<option<u32>>` needs the explicit `{"some": ...}` form.)
+        let sent: serde_json::Value = serde_json::from_str(case).unwrap();
+        let args = serde_json::Value::Array(vec![sent.clone()]).to_string();
+        let value = actor.call_json("identity", &args).unwrap().await.unwrap();
+        let back: serde_json::Value = serde_json::from_str(&wactor::to_json(&value)).unwrap();
+        assert_eq!(back, sent);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_mismatches_name_the_place_inside_the_value() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let base = serde_json::json!({"big": 1, "small": 0, "ratio": 1, "letter": "y",
+        "bytes": [7], "shape": "point", "color": "red", "perms": [],
+        "outcome": {"ok": 0}, "nothing": {"ok": null}, "maybe": null});
+    let cases = [
+        (
+            "big",
+            serde_json::json!(-1),
+            "`v.big` of `identity` must be u64",
+        ),
+        (
+            "small",
+            serde_json::json!(128),
+            "`v.small` of `identity` must be s8",
+        ),
+        (
+            "bytes",
+            serde_json::json!([1, 256]),
+            "`v.bytes[1]` of `identity` must be u8",
+        ),
+        (
+            "letter",
+            serde_json::json!("xy"),
+            "`v.letter` of `identity` must be char",
+        ),
+        (
+            "color",
+            serde_json::json!("blue"),
+            "`v.color` of `identity` must be enum { red, green }",
+        ),
+        (
+            "perms",
+            serde_json::json!(["fly"]),
+            "`v.perms` of `identity` must be flags",
+        ),
+        (
+            "shape",
+            serde_json::json!({"square": 1}),
+            "`v.shape` of `identity` must be variant",
+        ),
+        (
+            "outcome",
+            serde_json::json!(3),
+            "`v.outcome` of `identity` must be result<u64, string>",
+        ),
+    ];
+    for (field, bad, expected) in cases {
+        let mut v = base.clone();
+        v[field] = bad;
+        let args = serde_json::Value::Array(vec![v]).to_string();
+        let err = actor.call_json("identity", &args).unwrap_err();
+        assert!(err.to_string().contains(expected), "{field}: {err}");
+    }
+    let err = actor.call_json("identity", "not json").unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    let err = actor.call_json("identity", r#"{"v": 1}"#).unwrap_err();
+    assert!(err.to_string().contains("must be a JSON array"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_helpers_gather_wait_for_and_kill_work_as_in_ray() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let texts = vec!["a".to_string(), "b".into(), "c".into()];
+    let gathered: Result<Vec<String>, _> =
+        call_result(&actor, "gather-echoes", (texts.clone(), 50u64)).await;
+    assert_eq!(gathered, Ok(texts));
+    assert_eq!(
+        call_str(&actor, "echo-within", ("in time", 10u64, 5_000u64)).await,
+        Ok("in time".into())
+    );
+    assert_eq!(
+        call_str(&actor, "echo-within", ("late", 60_000u64, 100u64)).await,
+        Err("timed out".into())
+    );
+    let err = call_str(&actor, "kill-then-call", ()).await.unwrap_err();
+    assert!(err.contains("actor victim died: it was killed"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_option_must_say_some_explicitly() {
+    let rt = runtime();
+    let actor = faulty(&rt, ActorOptions::new());
+    let v = serde_json::json!({"big": 1, "small": 0, "ratio": 1, "letter": "y",
+        "bytes": [7], "shape": {"labelled": ["tag", 5]}, "color": "red", "perms": [],
+        "outcome": {"ok": 0}, "nothing": {"ok": null}, "maybe": null});
+    let err = actor
+        .call_json("identity", &serde_json::Value::Array(vec![v]).to_string())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`v.shape.labelled.1` of `identity` must be option<option<u32>>"),
+        "{err}"
+    );
+}

@@ -39,7 +39,7 @@ pub fn actor(input: TokenStream) -> TokenStream {
             path: [{wit}, {path}],
             world: {world},
             runtime_path: "::wactor_guest::__private::wit_bindgen::rt",
-            bitflags_path: "::wactor_guest::__private::wit_bindgen::bitflags",
+            bitflags_path: "::wactor_guest::__private::wit_bindgen::rt::bitflags",
             with: {{
                 "wactor:runtime/time@0.1.0": ::wactor_guest::time,
                 "wactor:runtime/logging@0.1.0": ::wactor_guest::logging,

@@ -127,6 +127,35 @@ impl Guest for Faulty {
         r.get().await.map_err(self::text)
     }
 
+    fn identity(v: Everything) -> Everything {
+        v
+    }
+
+    async fn gather_echoes(texts: Vec<String>, millis: u64) -> Result<Vec<String>, String> {
+        let echo = Actor::spawn(wactor_guest::Options::new()).map_err(text)?;
+        let refs = texts
+            .iter()
+            .map(|t| echo.call("echo", (t, millis)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(text)?;
+        wactor_guest::gather(&refs).await.map_err(text)
+    }
+
+    async fn echo_within(text: String, millis: u64, timeout_ms: u64) -> Result<String, String> {
+        let echo = Actor::spawn(wactor_guest::Options::new()).map_err(self::text)?;
+        let r = echo.call("echo", (text, millis)).map_err(self::text)?;
+        wactor_guest::wait_for(&r, Duration::from_millis(timeout_ms))
+            .await
+            .map_err(self::text)
+    }
+
+    async fn kill_then_call() -> Result<String, String> {
+        let victim = Actor::spawn(wactor_guest::Options::new().name("victim")).map_err(text)?;
+        victim.kill();
+        let r = victim.call("echo", ("too late", 0)).map_err(text)?;
+        r.get::<String>().await.map_err(text)
+    }
+
     fn stash(r: ObjectRef) {
         STASH.with(|s| *s.borrow_mut() = Some(wactor_guest::ObjectRef::from_raw(r)));
     }
