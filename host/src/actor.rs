@@ -235,14 +235,10 @@ impl ActorHandle {
     /// `err` payload as [`Error::MethodFailed`], or [`Error::ActorDied`] if
     /// the actor dies first (also for calls made after it died).
     pub fn call(&self, method: &str, args: impl IntoArgs) -> Result<ObjectRef> {
-        let component = &self.shared.component;
-        let method = component
-            .find(method)
-            .ok_or_else(|| Error::UnknownMethod {
-                actor: self.shared.name.to_string(),
-                method: method.to_string(),
-                available: component.methods().map(|m| m.name().to_string()).collect(),
-            })?
+        let method = self
+            .shared
+            .component
+            .method_named(&self.shared.name, method)?
             .clone();
         let args = args.into_args();
         method.check_args(&args)?;
@@ -296,13 +292,22 @@ impl ActorHandle {
     /// # Ok(()) }
     /// ```
     pub fn call_json(&self, method: &str, args: &str) -> Result<ObjectRef> {
-        let component = &self.shared.component;
-        let found = component.find(method).ok_or_else(|| Error::UnknownMethod {
-            actor: self.shared.name.to_string(),
-            method: method.to_string(),
-            available: component.methods().map(|m| m.name().to_string()).collect(),
-        })?;
-        let args = found.args_from_json(args, &[])?;
+        self.call_json_with_refs(method, args, &[])
+    }
+
+    /// [`call_json`](ActorHandle::call_json) where `{"$ref": i}` in `args`
+    /// stands for `refs[i]`, as in calls from guests.
+    pub(crate) fn call_json_with_refs(
+        &self,
+        method: &str,
+        args: &str,
+        refs: &[ObjectRef],
+    ) -> Result<ObjectRef> {
+        let found = self
+            .shared
+            .component
+            .method_named(&self.shared.name, method)?;
+        let args = found.args_from_json(args, refs)?;
         self.call(method, args)
     }
 

@@ -266,20 +266,7 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
                 .map(|h| Ok(table.delete(h)?.0))
                 .collect::<wasmtime::Result<Vec<_>>>()?;
             let actor = table.get(&this)?.0.clone();
-            let called = actor
-                .component()
-                .find(&method)
-                .ok_or_else(|| Error::UnknownMethod {
-                    actor: actor.name().to_string(),
-                    method: method.clone(),
-                    available: actor
-                        .component()
-                        .methods()
-                        .map(|m| m.name().to_string())
-                        .collect(),
-                })
-                .and_then(|m| m.args_from_json(&args, &refs))
-                .and_then(|args| actor.call(&method, args));
+            let called = actor.call_json_with_refs(&method, &args, &refs);
             Ok((match called {
                 Ok(r) => Ok(table.push(ObjectRefResource(r))?),
                 Err(e) => Err(GuestError::from(e)),
@@ -327,15 +314,10 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
                 .into_iter()
                 .map(|h| Ok(state.table.delete(h)?.0))
                 .collect::<wasmtime::Result<Vec<_>>>()?;
-            let submitted = state.env.component(component.as_deref()).and_then(|c| {
-                let method = c.find(&function).ok_or_else(|| Error::UnknownMethod {
-                    actor: c.name().to_string(),
-                    method: function.clone(),
-                    available: c.methods().map(|m| m.name().to_string()).collect(),
-                })?;
-                let args = method.args_from_json(&args, &refs)?;
-                c.submit(&function, args)
-            });
+            let submitted = state
+                .env
+                .component(component.as_deref())
+                .and_then(|c| c.task_pool()?.call_json_with_refs(&function, &args, &refs));
             Ok((match submitted {
                 Ok(r) => Ok(state.table.push(ObjectRefResource(r))?),
                 Err(e) => Err(GuestError::from(e)),

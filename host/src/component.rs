@@ -372,6 +372,16 @@ impl ActorComponent {
         self.find(name).map(|m| &**m)
     }
 
+    /// The method called `name`, or the error that lists the methods there
+    /// are; `owner` names the actor (or task pool) in that error.
+    pub(crate) fn method_named(&self, owner: &str, name: &str) -> Result<&Arc<Method>> {
+        self.find(name).ok_or_else(|| Error::UnknownMethod {
+            actor: owner.to_string(),
+            method: name.to_string(),
+            available: self.methods().map(|m| m.name().to_string()).collect(),
+        })
+    }
+
     pub(crate) fn find(&self, name: &str) -> Option<&Arc<Method>> {
         let methods = &self.inner.methods;
         if let Some(m) = methods.iter().find(|m| m.name == name) {

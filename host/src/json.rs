@@ -30,7 +30,7 @@
 use serde_json::{Map, Number, Value as Json};
 use wasmtime::component::{Type, Val};
 
-use crate::value::{Mismatch, wit_type};
+use crate::value::{Mismatch, inside, wit_type};
 
 /// `value` as JSON text, in the encoding guests use (see `docs/values.md`).
 ///
@@ -133,12 +133,6 @@ pub(crate) fn from_json(json: &Json, ty: &Type) -> Result<Val, Mismatch> {
         at: String::new(),
         got: describe(json),
         expected: wit_type(ty),
-    };
-    let inside = |at: String| {
-        move |mut m: Mismatch| {
-            m.at.insert_str(0, &at);
-            m
-        }
     };
     macro_rules! int {
         ($variant:ident, $t:ty) => {{

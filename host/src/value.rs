@@ -121,6 +121,15 @@ pub(crate) struct Mismatch {
     pub(crate) expected: String,
 }
 
+/// Prefixes the place of a mismatch found inside a part of a value (`at` is
+/// `.field`, `[3]`, ...), for `map_err`.
+pub(crate) fn inside(at: String) -> impl FnOnce(Mismatch) -> Mismatch {
+    move |mut m| {
+        m.at.insert_str(0, &at);
+        m
+    }
+}
+
 /// Checks that `value` has type `ty`.
 pub(crate) fn typecheck(value: &Val, ty: &Type) -> std::result::Result<(), Mismatch> {
     let mismatch = || {
@@ -129,12 +138,6 @@ pub(crate) fn typecheck(value: &Val, ty: &Type) -> std::result::Result<(), Misma
             got: describe(value),
             expected: wit_type(ty),
         })
-    };
-    let inside = |at: String| {
-        move |mut m: Mismatch| {
-            m.at.insert_str(0, &at);
-            m
-        }
     };
     match (ty, value) {
         (Type::Bool, Val::Bool(_))
