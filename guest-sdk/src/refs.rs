@@ -27,6 +27,8 @@ pub enum Error {
     Invalid(String),
     /// Blocking would stall an event loop or deadlock: await instead.
     WouldBlock(String),
+    /// The actor's queue is full: the call was not queued.
+    Overloaded(String),
     /// A value could not be encoded or decoded as the Rust type asked for.
     Decode(String),
 }
@@ -40,6 +42,7 @@ impl From<actors::Error> for Error {
             actors::Error::Cancelled => Error::Cancelled,
             actors::Error::Invalid(why) => Error::Invalid(why),
             actors::Error::WouldBlock(why) => Error::WouldBlock(why),
+            actors::Error::Overloaded(why) => Error::Overloaded(why),
         }
     }
 }
@@ -53,6 +56,7 @@ impl fmt::Display for Error {
             Error::Cancelled => f.write_str("the call was cancelled"),
             Error::Invalid(why) => write!(f, "invalid request: {why}"),
             Error::WouldBlock(why) => f.write_str(why),
+            Error::Overloaded(why) => f.write_str(why),
             Error::Decode(why) => write!(f, "cannot decode the value: {why}"),
         }
     }

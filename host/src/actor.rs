@@ -36,6 +36,7 @@ pub struct ActorOptions {
     pub(crate) stderr: GuestOutput,
     pub(crate) components: BTreeMap<String, ActorComponent>,
     pub(crate) args: Vec<String>,
+    pub(crate) max_pending_calls: Option<usize>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
     pub(crate) my_mailbox: Option<mpsc::WeakUnboundedSender<Call>>,
 }
@@ -60,6 +61,15 @@ impl ActorOptions {
     /// pool (default 1: calls run one at a time, in submission order).
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = Some(n);
+        self
+    }
+
+    /// How many calls may wait in the actor's queue (submitted, not yet
+    /// started) before [`ActorHandle::call`] fails at once with
+    /// [`Error::Backpressure`] instead of queuing more. Default: no limit.
+    /// Ray's `max_pending_calls`.
+    pub fn max_pending_calls(mut self, n: usize) -> Self {
+        self.max_pending_calls = Some(n);
         self
     }
 
@@ -96,6 +106,17 @@ pub(crate) struct Call {
     pub(crate) method: Arc<Method>,
     pub(crate) args: Vec<Arg>,
     pub(crate) promise: Promise,
+    /// Counts the call as queued until it is taken apart or dropped.
+    pub(crate) _queued: Queued,
+}
+
+/// One call in `ActorShared::queued`, for as long as it exists.
+pub(crate) struct Queued(Arc<ActorShared>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What the handles and the scheduler of one actor share.
@@ -104,6 +125,9 @@ pub(crate) struct ActorShared {
     pub(crate) name: Arc<str>,
     /// Calls running now (started, not finished), kept by the scheduler.
     pub(crate) running: AtomicUsize,
+    /// Calls queued (submitted, not yet started).
+    queued: AtomicUsize,
+    max_pending_calls: Option<usize>,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
@@ -118,11 +142,14 @@ impl ActorShared {
         name: Arc<str>,
         component: ActorComponent,
         max_concurrency: usize,
+        max_pending_calls: Option<usize>,
     ) -> Self {
         ActorShared {
             id,
             name,
             running: AtomicUsize::new(0),
+            queued: AtomicUsize::new(0),
+            max_pending_calls,
             component,
             max_concurrency,
             death: Mutex::new(None),
@@ -245,12 +272,23 @@ impl ActorHandle {
         if self.shared.death().is_some() {
             return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
         }
+        let queued = self.shared.queued.fetch_add(1, Ordering::AcqRel);
+        let slot = Queued(self.shared.clone());
+        if let Some(limit) = self.shared.max_pending_calls
+            && queued >= limit
+        {
+            return Err(Error::Backpressure {
+                actor: self.shared.name.to_string(),
+                limit,
+            });
+        }
         let (object_ref, promise) =
             ObjectRef::pending(Some((self.shared.name.clone(), self.shared.id)));
         if let Err(mpsc::error::SendError(call)) = self.mailbox.send(Call {
             method,
             args,
             promise,
+            _queued: slot,
         }) {
             // The scheduler closed the mailbox: the actor died meanwhile.
             call.promise.resolve(Err(self.shared.died_error()));

@@ -66,6 +66,8 @@ enum GuestError {
     Invalid(String),
     #[component(name = "would-block")]
     WouldBlock(String),
+    #[component(name = "overloaded")]
+    Overloaded(String),
 }
 
 impl From<Error> for GuestError {
@@ -78,6 +80,7 @@ impl From<Error> for GuestError {
             Error::Timeout(_) => GuestError::Timeout,
             Error::Cancelled => GuestError::Cancelled,
             Error::InvalidRequest(why) => GuestError::Invalid(why),
+            e @ Error::Backpressure { .. } => GuestError::Overloaded(e.to_string()),
             e => GuestError::Invalid(e.to_string()),
         }
     }

@@ -166,6 +166,18 @@ pub enum Error {
     #[error("timed out after {0:?} waiting for a result")]
     Timeout(Duration),
 
+    /// The actor's queue holds `max_pending_calls` calls already: the call
+    /// was not queued. Retry later, or slow down. Ray's `PendingCallsLimitExceeded`.
+    #[error(
+        "actor {actor} has {limit} calls waiting already (its max_pending_calls): call refused"
+    )]
+    Backpressure {
+        /// The actor's name.
+        actor: String,
+        /// Its `max_pending_calls`.
+        limit: usize,
+    },
+
     /// A blocking wait was asked for where it would deadlock (e.g. with
     /// `num_returns` larger than the number of refs).
     #[error("invalid request: {0}")]

@@ -216,3 +216,45 @@ async fn kill_fails_running_and_queued_calls() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_refuses_calls_at_once_and_accepts_them_again_later() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .name("busy")
+                .max_concurrency(1)
+                .max_pending_calls(2)
+                .stdout(GuestOutput::Discard),
+        )
+        .unwrap();
+    let running = actor.call("echo", ("running", 300u64)).unwrap();
+    // Let the first call start, so it no longer counts as waiting.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued: Vec<_> = (0..2)
+        .map(|_| actor.call("echo", ("queued", 0u64)).unwrap())
+        .collect();
+    let err = actor.call("echo", ("refused", 0u64)).unwrap_err();
+    assert!(
+        matches!(err, Error::Backpressure { limit: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("actor busy has 2 calls waiting"),
+        "{err}"
+    );
+    // Refused calls are not queued, and everything queued still runs.
+    assert_eq!(running.await.unwrap(), Val::String("running".into()));
+    for r in queued {
+        assert_eq!(r.await.unwrap(), Val::String("queued".into()));
+    }
+    assert_eq!(
+        actor
+            .call("echo", ("again", 0u64))
+            .unwrap()
+            .get(Some(PATIENCE))
+            .unwrap(),
+        Val::String("again".into())
+    );
+}

@@ -77,11 +77,12 @@ pub(crate) async fn run(
                             }
                         }
                         call = mailbox.recv(), if open && running.len() < max => {
-                            let Some(Call { method, args, promise }) = call else {
+                            let Some(Call { method, args, promise, _queued }) = call else {
                                 // Every handle is gone: finish what runs, then stop.
                                 open = false;
                                 continue;
                             };
+                            drop(_queued); // started: no longer waiting
                             if promise.is_settled() {
                                 continue; // cancelled while queued
                             }

@@ -57,7 +57,13 @@ pub(crate) fn spawn_as(
         Some(name) => name.as_str().into(),
         None => format!("{}-{id}", component.name()).into(),
     };
-    let shared = Arc::new(ActorShared::new(id, name, component, max_concurrency));
+    let shared = Arc::new(ActorShared::new(
+        id,
+        name,
+        component,
+        max_concurrency,
+        options.max_pending_calls,
+    ));
     let (mailbox, rx) = mpsc::unbounded_channel();
     let task_shared = shared.clone();
     let mut options = options;

@@ -75,10 +75,12 @@ async fn worker(
             method,
             args,
             promise,
+            _queued,
         }) = call
         else {
             return; // every handle is gone and the queue is empty
         };
+        drop(_queued); // started: no longer waiting
         if promise.is_settled() {
             continue; // cancelled while queued
         }
