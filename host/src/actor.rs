@@ -37,6 +37,7 @@ pub struct ActorOptions {
     pub(crate) components: BTreeMap<String, ActorComponent>,
     pub(crate) args: Vec<String>,
     pub(crate) max_pending_calls: Option<usize>,
+    pub(crate) memory_limit: Option<usize>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
     pub(crate) my_mailbox: Option<mpsc::WeakUnboundedSender<Call>>,
 }
@@ -70,6 +71,16 @@ impl ActorOptions {
     /// Ray's `max_pending_calls`.
     pub fn max_pending_calls(mut self, n: usize) -> Self {
         self.max_pending_calls = Some(n);
+        self
+    }
+
+    /// The most bytes of linear memory and tables each instance of the actor
+    /// may grow to (default [`DEFAULT_MEMORY_LIMIT`](crate::DEFAULT_MEMORY_LIMIT),
+    /// 512 MiB). Growing past it traps the instance, so the actor dies with a
+    /// cause that says "memory limit"; other actors are not affected. For a
+    /// threaded actor, each instance of the pool has this budget.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = Some(bytes);
         self
     }
 

@@ -15,7 +15,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use tokio::sync::mpsc::WeakUnboundedSender;
 
-use crate::actor::{ActorHandle, ActorShared, Call};
+use crate::actor::{ActorHandle, ActorOptions, ActorShared, Call};
 use crate::component::ActorComponent;
 
 /// Where an actor's stdout or stderr goes.
@@ -131,6 +131,65 @@ impl GuestEnv {
     }
 }
 
+/// The default [`ActorOptions::memory_limit`](crate::ActorOptions::memory_limit):
+/// 512 MiB per instance.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
+
+/// Bytes a table element is charged for (a pointer), so tables count against
+/// the same budget as linear memories.
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// One instance's budget for linear memories and tables together. Growing
+/// past it traps the instance with a message that says "memory limit", so
+/// the actor dies with that cause and no other actor is touched.
+pub(crate) struct MemoryBudget {
+    limit: usize,
+    used: usize,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(limit: usize) -> Self {
+        MemoryBudget { limit, used: 0 }
+    }
+
+    fn grow(&mut self, current: usize, desired: usize, what: &str) -> wasmtime::Result<bool> {
+        let next = self.used.saturating_sub(current).saturating_add(desired);
+        if next > self.limit {
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit exceeded: growing a {what} would bring the actor's memories and \
+                 tables to {next} bytes, over its limit of {} bytes (ActorOptions::memory_limit)",
+                self.limit
+            )));
+        }
+        self.used = next;
+        Ok(true)
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryBudget {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.grow(current, desired, "linear memory")
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.grow(
+            current.saturating_mul(TABLE_ELEMENT_BYTES),
+            desired.saturating_mul(TABLE_ELEMENT_BYTES),
+            "table",
+        )
+    }
+}
+
 /// The data of one instance's `Store`.
 pub(crate) struct ActorState {
     /// The actor's name, for logs and messages.
@@ -141,20 +200,22 @@ pub(crate) struct ActorState {
     pub(crate) my_mailbox: WeakUnboundedSender<Call>,
     pub(crate) role: Role,
     pub(crate) env: GuestEnv,
+    pub(crate) budget: MemoryBudget,
     wasi: WasiCtx,
     pub(crate) table: ResourceTable,
 }
 
 impl ActorState {
+    /// The state of a new instance of the actor `me`, set up as `options` say.
     pub(crate) fn new(
         me: Arc<ActorShared>,
         my_mailbox: WeakUnboundedSender<Call>,
         role: Role,
         env: GuestEnv,
-        args: &[String],
-        stdout: &GuestOutput,
-        stderr: &GuestOutput,
+        options: &ActorOptions,
     ) -> Self {
+        let (args, stdout, stderr) = (&options.args, &options.stdout, &options.stderr);
+        let memory_limit = options.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
         let mut wasi = WasiCtx::builder();
         wasi.args(args);
         match stdout {
@@ -181,6 +242,7 @@ impl ActorState {
             my_mailbox,
             role,
             env,
+            budget: MemoryBudget::new(memory_limit),
             wasi: wasi.build(),
             table: ResourceTable::new(),
         }

@@ -258,3 +258,61 @@ async fn a_full_queue_refuses_calls_at_once_and_accepts_them_again_later() {
         Val::String("again".into())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_past_its_memory_limit_dies_saying_so_and_others_are_untouched() {
+    let rt = runtime();
+    let faulty = load(&rt, "faulty");
+    let quiet = || {
+        ActorOptions::new()
+            .stdout(GuestOutput::Discard)
+            .stderr(GuestOutput::Discard)
+    };
+    let small = faulty
+        .spawn(quiet().name("small").memory_limit(16 << 20))
+        .unwrap();
+    let big = faulty
+        .spawn(quiet().name("big").memory_limit(64 << 20))
+        .unwrap();
+
+    assert_eq!(
+        small.call("hoard", (4u32,)).unwrap().await.unwrap(),
+        Val::U32(4)
+    );
+    let err = small.call("hoard", (32u32,)).unwrap().await.unwrap_err();
+    match &err {
+        Error::ActorDied {
+            actor,
+            cause: DeathCause::Trap(message),
+        } => {
+            assert_eq!(actor, "small");
+            assert!(message.contains("memory limit exceeded"), "{message}");
+            assert!(
+                message.contains("over its limit of 16777216 bytes"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a memory-limit death, got {other:?}"),
+    }
+    // The other actor, with a larger budget, holds more than the first could.
+    assert_eq!(
+        big.call("hoard", (32u32,)).unwrap().await.unwrap(),
+        Val::U32(32)
+    );
+    assert!(big.death_cause().is_none());
+}
+
+#[test]
+fn an_actor_whose_start_needs_more_than_its_limit_fails_to_instantiate() {
+    let rt = runtime();
+    let actor = load(&rt, "counter")
+        .spawn(ActorOptions::new().name("tiny").memory_limit(1024))
+        .unwrap();
+    let err = actor
+        .call("add", (1i64,))
+        .unwrap()
+        .get(Some(PATIENCE))
+        .unwrap_err();
+    assert!(err.to_string().contains("instantiation failed"), "{err}");
+    assert!(err.to_string().contains("memory limit exceeded"), "{err}");
+}

@@ -99,16 +99,9 @@ pub(crate) async fn instantiate(
         .my_mailbox
         .clone()
         .ok_or_else(|| DeathCause::Trap("the actor has no mailbox (a wactor bug)".into()))?;
-    let state = ActorState::new(
-        shared.clone(),
-        my_mailbox,
-        role,
-        env,
-        &options.args,
-        &options.stdout,
-        &options.stderr,
-    );
+    let state = ActorState::new(shared.clone(), my_mailbox, role, env, options);
     let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.budget);
     let instance: Instance = component
         .pre
         .instantiate_async(&mut store)

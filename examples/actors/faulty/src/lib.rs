@@ -22,6 +22,7 @@ fn block(r: ObjectRef) -> Result<String, String> {
 }
 
 thread_local! {
+    static HOARD: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     static STASH: std::cell::RefCell<Option<wactor_guest::ObjectRef>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -125,6 +126,14 @@ impl Guest for Faulty {
         let me = Actor::current();
         let r = me.call("echo", (text, 0)).map_err(self::text)?;
         r.get().await.map_err(self::text)
+    }
+
+    fn hoard(mebibytes: u32) -> u32 {
+        HOARD.with(|h| {
+            let mut h = h.borrow_mut();
+            h.push(vec![1u8; mebibytes as usize * 1024 * 1024]);
+            h.iter().map(|v| v.len() / (1024 * 1024)).sum::<usize>() as u32
+        })
     }
 
     fn identity(v: Everything) -> Everything {
