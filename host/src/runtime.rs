@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -36,7 +37,11 @@ pub struct RuntimeBuilder {
     cache_dir: Option<PathBuf>,
     worker_threads: Option<usize>,
     task_pool_size: Option<usize>,
+    time_slice: Option<Duration>,
 }
+
+/// The default [`RuntimeBuilder::time_slice`].
+pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(10);
 
 impl Default for RuntimeBuilder {
     fn default() -> Self {
@@ -46,6 +51,7 @@ impl Default for RuntimeBuilder {
             cache_dir: default_cache_dir(),
             worker_threads: None,
             task_pool_size: None,
+            time_slice: Some(DEFAULT_TIME_SLICE),
         }
     }
 }
@@ -107,6 +113,17 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How long a guest may run before it yields to other work on its
+    /// thread (default [`DEFAULT_TIME_SLICE`], 10 ms), or `None` to never
+    /// interrupt guests. Guests are compiled with epoch checks and a thread
+    /// ticks the epoch once per slice, so a guest that spins forever still
+    /// lets every other actor run (and can be stopped). Off, guest code runs
+    /// a little faster, but one spinning guest can starve its thread.
+    pub fn time_slice(mut self, slice: Option<Duration>) -> Self {
+        self.time_slice = slice;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
@@ -116,7 +133,8 @@ impl RuntimeBuilder {
         config
             .wasm_component_model(true)
             .wasm_component_model_async(true)
-            .concurrency_support(true);
+            .concurrency_support(true)
+            .epoch_interruption(self.time_slice.is_some());
         if self.pooling {
             let n = self.max_instances;
             let mut pool = PoolingAllocationConfig::default();
@@ -130,6 +148,9 @@ impl RuntimeBuilder {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;
+        if let Some(slice) = self.time_slice {
+            start_epoch_ticker(&engine, slice)?;
+        }
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker).map_err(|e| Error::Setup(format!("{e:#}")))?;
 
@@ -272,6 +293,25 @@ impl Runtime {
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
+}
+
+/// Ticks `engine`'s epoch every `slice` until the engine is dropped: every
+/// store yields when its deadline (one tick ahead) passes.
+fn start_epoch_ticker(engine: &Engine, slice: Duration) -> Result<()> {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("wactor-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(slice);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Setup(format!("cannot start the epoch thread: {e}")))
 }
 
 /// Rejects what is not a component before handing it to the compiler, whose

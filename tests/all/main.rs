@@ -3,6 +3,7 @@
 
 mod async_actor;
 mod errors;
+mod fairness;
 mod guest_runtime;
 mod object_refs;
 mod python;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use wasmtime::component::{Func, Instance, ResourceAny, Type, Val};
-use wasmtime::{AsContextMut, Store};
+use wasmtime::{AsContextMut, Store, UpdateDeadline};
 
 use crate::actor::{ActorHandle, ActorOptions, ActorShared, Call};
 use crate::bindings::ObjectRefResource;
@@ -102,6 +102,18 @@ pub(crate) async fn instantiate(
     let state = ActorState::new(shared.clone(), my_mailbox, role, env, options);
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.budget);
+    // Yield to the executor at every epoch tick (a no-op when the engine
+    // does not interrupt guests): a guest that spins cannot starve others.
+    // Through tokio's `yield_now`, which lets the timer and I/O drivers run
+    // before the guest resumes; a plain self-wake would only let them run
+    // every few dozen task polls, delaying every timer by that much.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| {
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    });
     let instance: Instance = component
         .pre
         .instantiate_async(&mut store)

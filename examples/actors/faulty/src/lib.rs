@@ -136,6 +136,17 @@ impl Guest for Faulty {
         })
     }
 
+    async fn spin(millis: u64) -> u64 {
+        let start = std::time::Instant::now();
+        let mut rounds = 0u64;
+        while start.elapsed() < Duration::from_millis(millis) {
+            for _ in 0..10_000 {
+                rounds = std::hint::black_box(rounds.wrapping_add(1));
+            }
+        }
+        rounds
+    }
+
     fn identity(v: Everything) -> Everything {
         v
     }
