@@ -38,6 +38,7 @@ pub struct ActorOptions {
     pub(crate) args: Vec<String>,
     pub(crate) max_pending_calls: Option<usize>,
     pub(crate) memory_limit: Option<usize>,
+    pub(crate) call_deadline: Option<Duration>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
     pub(crate) my_mailbox: Option<mpsc::WeakUnboundedSender<Call>>,
 }
@@ -81,6 +82,15 @@ impl ActorOptions {
     /// threaded actor, each instance of the pool has this budget.
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// How long one call may run once started (default: no deadline). A call
+    /// past it resolves to [`Error::Timeout`] and the actor is retired
+    /// ([`DeathCause::DeadlineExceeded`]): its other running and queued calls
+    /// fail with [`Error::ActorDied`]. Time spent queued does not count.
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
         self
     }
 
@@ -139,6 +149,7 @@ pub(crate) struct ActorShared {
     /// Calls queued (submitted, not yet started).
     queued: AtomicUsize,
     max_pending_calls: Option<usize>,
+    pub(crate) call_deadline: Option<Duration>,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
@@ -153,14 +164,15 @@ impl ActorShared {
         name: Arc<str>,
         component: ActorComponent,
         max_concurrency: usize,
-        max_pending_calls: Option<usize>,
+        options: &ActorOptions,
     ) -> Self {
         ActorShared {
+            call_deadline: options.call_deadline,
             id,
             name,
             running: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
-            max_pending_calls,
+            max_pending_calls: options.max_pending_calls,
             component,
             max_concurrency,
             death: Mutex::new(None),

@@ -216,6 +216,15 @@ pub enum DeathCause {
     Killed,
     /// The guest called WASI `exit` with this status.
     Exited(i32),
+    /// A call ran past its deadline ([`ActorOptions::call_deadline`](crate::ActorOptions::call_deadline)),
+    /// so the actor was retired: it may be stuck, and a running call cannot
+    /// be stopped any other way.
+    DeadlineExceeded {
+        /// The method of the call.
+        method: String,
+        /// The deadline it ran past.
+        deadline: std::time::Duration,
+    },
     /// The runtime shut down, or dropped the call without running it.
     Shutdown,
 }
@@ -226,6 +235,10 @@ impl fmt::Display for DeathCause {
             DeathCause::Trap(message) => write!(f, "it trapped: {message}"),
             DeathCause::Killed => f.write_str("it was killed"),
             DeathCause::Exited(code) => write!(f, "it exited with status {code}"),
+            DeathCause::DeadlineExceeded { method, deadline } => write!(
+                f,
+                "a call of `{method}` ran past its deadline of {deadline:?}, so the actor was retired"
+            ),
             DeathCause::Shutdown => f.write_str("the runtime shut down before the call finished"),
         }
     }

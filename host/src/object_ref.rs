@@ -192,6 +192,11 @@ impl ObjectRef {
         fill(&self.slot, Err(Error::Cancelled));
     }
 
+    /// Resolves the ref with `error` unless it is resolved already.
+    pub(crate) fn fail(&self, error: Error) {
+        fill(&self.slot, Err(error));
+    }
+
     /// Registers `waker` to be woken when the result arrives; `true` if it is
     /// already there.
     fn register(&self, waker: &Waker) -> bool {
@@ -242,6 +247,11 @@ pub(crate) struct Promise {
 }
 
 impl Promise {
+    /// A ref to the slot this promise resolves.
+    pub(crate) fn object_ref(&self) -> Option<ObjectRef> {
+        self.slot.clone().map(|slot| ObjectRef { slot })
+    }
+
     /// Records that the call has started running.
     pub(crate) fn mark_started(&self) {
         if let Some((_, started)) = self.slot.as_ref().and_then(|s| s.call.as_ref()) {

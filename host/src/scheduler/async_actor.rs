@@ -21,9 +21,12 @@ use std::sync::atomic::Ordering;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
 use tracing::Instrument;
 
-use super::{bury, death_cause, instantiate, lower_args, outcome, result_slots, settle};
+use super::{
+    bury, death_cause, instantiate, lower_args, outcome, result_slots, settle, watch_deadline,
+};
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::component::Method;
 use crate::error::Error;
@@ -48,10 +51,16 @@ pub(crate) async fn run(
         };
         let max = shared.max_concurrency;
         let mut dead = shared.watch_death();
-        let mut running_calls: HashMap<u64, (Promise, Arc<Method>)> = HashMap::new();
+        let mut running_calls: HashMap<u64, (Promise, Arc<Method>, Option<AbortHandle>)> = HashMap::new();
         let actor = &*shared.name;
 
-        let result = store
+        // Death is watched twice: inside the event loop, to stop taking
+        // calls, and around it, because wasmtime polls the inner future only
+        // between guest steps: a guest that spins would hide a kill or a
+        // deadline until it stopped (wasmtime issues 11869, 11870). Dropping
+        // the whole loop is what wasmtime recommends for timeouts.
+        let mut dead_outside = shared.watch_death();
+        let event_loop = store
             .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut running = FuturesUnordered::new();
                 let mut next_id = 0u64;
@@ -68,7 +77,10 @@ pub(crate) async fn run(
                             let result: wasmtime::Result<Vec<_>> = result;
                             match result {
                                 Ok(values) => {
-                                    if let Some((promise, method)) = running_calls.remove(&id) {
+                                    if let Some((promise, method, watchdog)) = running_calls.remove(&id) {
+                                        if let Some(watchdog) = watchdog {
+                                            watchdog.abort();
+                                        }
                                         let out = outcome(actor, &method, values);
                                         accessor.with(|mut store| settle(&mut store, promise, out));
                                     }
@@ -100,7 +112,8 @@ pub(crate) async fn run(
                             let func = funcs[method.index];
                             let mut results = result_slots(&method);
                             promise.mark_started();
-                            running_calls.insert(id, (promise, method));
+                            let watchdog = watch_deadline(&shared, &promise, &method);
+                            running_calls.insert(id, (promise, method, watchdog));
                             running.push(async move {
                                 let result = func
                                     .call_concurrent(accessor, &args, &mut results)
@@ -110,8 +123,11 @@ pub(crate) async fn run(
                         }
                     }
                 }
-            })
-            .await;
+            });
+        let result = tokio::select! {
+            result = event_loop => result,
+            _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
+        };
 
         match result {
             Ok(Ok(())) => {}
@@ -125,7 +141,7 @@ pub(crate) async fn run(
             bury(
                 &shared,
                 &mut mailbox,
-                running_calls.into_values().map(|(promise, _)| promise),
+                running_calls.into_values().map(|(promise, ..)| promise),
             );
         }
     }

@@ -62,7 +62,7 @@ pub(crate) fn spawn_as(
         name,
         component,
         max_concurrency,
-        options.max_pending_calls,
+        &options,
     ));
     let (mailbox, rx) = mpsc::unbounded_channel();
     let task_shared = shared.clone();
@@ -202,6 +202,29 @@ pub(crate) fn settle(
         }
         outcome => promise.resolve(outcome),
     }
+}
+
+/// Starts the deadline of a call that just started, if the actor has one:
+/// past it, the call fails with a timeout and the actor is retired. Abort the
+/// returned handle when the call finishes in time.
+pub(crate) fn watch_deadline(
+    shared: &Arc<ActorShared>,
+    promise: &Promise,
+    method: &Method,
+) -> Option<tokio::task::AbortHandle> {
+    let deadline = shared.call_deadline?;
+    let call = promise.object_ref()?;
+    let shared = shared.clone();
+    let method = method.name().to_string();
+    let watchdog = tokio::spawn(async move {
+        tokio::time::sleep(deadline).await;
+        if !call.is_ready() {
+            tracing::warn!(actor = %shared.name, method, ?deadline, "call ran past its deadline");
+            call.fail(Error::Timeout(deadline));
+            shared.die(DeathCause::DeadlineExceeded { method, deadline });
+        }
+    });
+    Some(watchdog.abort_handle())
 }
 
 /// Why an actor died, from the error that ended its instance.

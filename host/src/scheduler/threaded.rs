@@ -19,7 +19,9 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::{bury, death_cause, instantiate, lower_args, outcome, result_slots, settle};
+use super::{
+    bury, death_cause, instantiate, lower_args, outcome, result_slots, settle, watch_deadline,
+};
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::error::{DeathCause, Error};
 use crate::sandbox::Role;
@@ -99,6 +101,7 @@ async fn worker(
         promise.mark_started();
         // Counted down on every way out of this call (finish, kill, trap).
         let _running = Running::enter(&shared);
+        let watchdog = watch_deadline(&shared, &promise, &method);
         let result = tokio::select! {
             biased;
             _ = dead.wait_for(|dead| *dead) => {
@@ -109,6 +112,9 @@ async fn worker(
             }
             result = func.call_async(&mut store, &args, &mut results) => result,
         };
+        if let Some(watchdog) = watchdog {
+            watchdog.abort();
+        }
         match result {
             Ok(()) => {
                 let out = outcome(&shared.name, &method, results);
