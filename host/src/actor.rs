@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 use crate::component::{ActorComponent, ActorKind, Method};
 use crate::error::{DeathCause, Error, Result};
 use crate::object_ref::{ObjectRef, Promise};
-use crate::sandbox::GuestOutput;
+use crate::sandbox::{DirAccess, GuestOutput, Preopen};
 use crate::value::{Arg, FromVal, IntoArgs};
 
 /// How to spawn an actor. Ray's `.options(...)`.
@@ -39,6 +39,8 @@ pub struct ActorOptions {
     pub(crate) max_pending_calls: Option<usize>,
     pub(crate) memory_limit: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
+    pub(crate) dirs: Vec<Preopen>,
+    pub(crate) env: Vec<(String, String)>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
     pub(crate) my_mailbox: Option<mpsc::WeakUnboundedSender<Call>>,
 }
@@ -91,6 +93,31 @@ impl ActorOptions {
     /// fail with [`Error::ActorDied`]. Time spent queued does not count.
     pub fn call_deadline(mut self, deadline: Duration) -> Self {
         self.call_deadline = Some(deadline);
+        self
+    }
+
+    /// Makes the host directory `host` visible to the guest at `guest` (e.g.
+    /// `/data`), with `access`. Nothing outside it is reachable through it:
+    /// `..`, absolute paths and symlinks that lead out are refused (WASI
+    /// with cap-std). By default a guest sees no files at all.
+    pub fn preopen_dir(
+        mut self,
+        host: impl Into<std::path::PathBuf>,
+        guest: impl Into<String>,
+        access: DirAccess,
+    ) -> Self {
+        self.dirs.push(Preopen {
+            host: host.into(),
+            guest: guest.into(),
+            access,
+        });
+        self
+    }
+
+    /// Sets an environment variable for the guest. By default a guest's
+    /// environment is empty.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
         self
     }
 

@@ -283,12 +283,14 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
          (component, options): (Option<String>, GuestActorOptions)| {
             let state = store.data_mut();
             let chosen = state.env.component(component.as_deref());
-            // Spawned actors get what their spawner has: the same components
-            // and the same output streams.
+            // Spawned actors get what their spawner has: the same components,
+            // directories, environment and output streams.
             let mut spawn_options = ActorOptions::new()
                 .stdout(state.env.stdout.clone())
                 .stderr(state.env.stderr.clone());
             spawn_options.components = (*state.env.components).clone();
+            spawn_options.dirs = (*state.env.dirs).clone();
+            spawn_options.env = (*state.env.vars).clone();
             if let Some(name) = options.name {
                 spawn_options = spawn_options.name(name);
             }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use tokio::sync::mpsc::WeakUnboundedSender;
 
@@ -42,6 +42,24 @@ pub enum GuestOutput {
     Discard,
     /// Kept in memory; read it with [`OutputCapture::contents`].
     Capture(OutputCapture),
+}
+
+/// What a guest may do in a directory it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirAccess {
+    /// Read files and list entries; no writes.
+    ReadOnly,
+    /// Read, create, write, rename and delete inside it.
+    ReadWrite,
+}
+
+/// A host directory made visible to a guest at a path of its own.
+#[derive(Debug, Clone)]
+pub(crate) struct Preopen {
+    pub(crate) host: std::path::PathBuf,
+    pub(crate) guest: String,
+    pub(crate) access: DirAccess,
 }
 
 /// An in-memory sink for guest output, shared by clones. Every instance of a
@@ -107,6 +125,8 @@ pub(crate) struct GuestEnv {
     pub(crate) components: Arc<BTreeMap<String, ActorComponent>>,
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
+    pub(crate) dirs: Arc<Vec<Preopen>>,
+    pub(crate) vars: Arc<Vec<(String, String)>>,
 }
 
 impl GuestEnv {
@@ -218,6 +238,19 @@ impl ActorState {
         let memory_limit = options.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
         let mut wasi = WasiCtx::builder();
         wasi.args(args);
+        for (key, value) in &options.env {
+            wasi.env(key, value);
+        }
+        for dir in &options.dirs {
+            let perms = match dir.access {
+                DirAccess::ReadOnly => FsPerms::ReadOnly,
+                DirAccess::ReadWrite => FsPerms::ReadWrite,
+            };
+            // Checked at spawn; a directory removed since then is left out.
+            if let Err(e) = wasi.preopened_dir(&dir.host, &dir.guest, perms) {
+                tracing::warn!(dir = %dir.host.display(), error = %e, "cannot preopen a directory");
+            }
+        }
         match stdout {
             GuestOutput::Inherit => {
                 wasi.inherit_stdout();

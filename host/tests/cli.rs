@@ -200,3 +200,71 @@ fn a_trapping_program_exits_like_wasmtime_with_its_backtrace() {
     assert!(stderr.contains("wasm backtrace"), "{stderr}");
     assert!(stderr.contains("pipeline::main"), "{stderr}");
 }
+
+#[test]
+fn dir_and_env_flags_give_the_guest_exactly_that() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("note.txt"), "from the host").unwrap();
+    let given = format!("{}::/data:ro", dir.display());
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--dir",
+        &given,
+        "--invoke",
+        r#"read-file("/data/note.txt")"#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "\"from the host\"\n");
+
+    // Read-only: writing fails in the guest.
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--dir",
+        &given,
+        "--invoke",
+        r#"write-file("/data/x", "y")"#,
+    ]);
+    assert!(!out.status.success());
+    assert!(!dir.join("x").exists());
+
+    // Without --dir, nothing.
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--invoke",
+        r#"read-file("/data/note.txt")"#,
+    ]);
+    assert!(!out.status.success());
+
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--env",
+        "COLOR=blue",
+        "--invoke",
+        r#"env-var("COLOR")"#,
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "some(\"blue\")\n",
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--dir",
+        "nodelimiter",
+        "--invoke",
+        "note(\"x\")",
+    ]);
+    assert!(
+        text(&out.stderr).contains("expected HOST::GUEST"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -2,6 +2,7 @@
 //! through the real host.
 
 mod async_actor;
+mod capabilities;
 mod errors;
 mod fairness;
 mod guest_runtime;

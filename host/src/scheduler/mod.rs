@@ -46,6 +46,13 @@ pub(crate) fn spawn_as(
     let max_concurrency = options
         .max_concurrency
         .unwrap_or(kind.default_max_concurrency());
+    if let Some(missing) = options.dirs.iter().find(|d| !d.host.is_dir()) {
+        return Err(Error::InvalidRequest(format!(
+            "cannot give the actor {} as {}: it is not a directory",
+            missing.host.display(),
+            missing.guest
+        )));
+    }
     if max_concurrency == 0 {
         return Err(Error::InvalidRequest(
             "max_concurrency must be at least 1".into(),
@@ -94,6 +101,8 @@ pub(crate) async fn instantiate(
         components: Arc::new(options.components.clone()),
         stdout: options.stdout.clone(),
         stderr: options.stderr.clone(),
+        dirs: Arc::new(options.dirs.clone()),
+        vars: Arc::new(options.env.clone()),
     };
     let my_mailbox = options
         .my_mailbox

@@ -147,6 +147,18 @@ impl Guest for Faulty {
         rounds
     }
 
+    fn read_file(path: String) -> Result<String, String> {
+        std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn write_file(path: String, text: String) -> Result<(), String> {
+        std::fs::write(&path, text).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn env_var(name: String) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
     fn identity(v: Everything) -> Everything {
         v
     }

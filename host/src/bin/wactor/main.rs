@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use wactor::{ActorComponent, ActorOptions, Runtime};
+use wactor::{ActorComponent, ActorOptions, DirAccess, Runtime};
 
 /// Run WebAssembly components as actors, with Ray's concurrency model.
 ///
@@ -83,6 +83,17 @@ struct RunArgs {
     #[arg(long)]
     name: Option<String>,
 
+    /// Give the guest the host directory HOST as GUEST (e.g.
+    /// `--dir ./data::/data`), read-write, or read-only with `:ro`. Repeatable.
+    /// By default a guest sees no files.
+    #[arg(long = "dir", value_name = "HOST::GUEST[:ro]", value_parser = parse_dir)]
+    dirs: Vec<(PathBuf, String, DirAccess)>,
+
+    /// Set an environment variable for the guest. Repeatable. By default a
+    /// guest's environment is empty.
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -126,7 +137,7 @@ async fn run_program(
             args.component.display()
         );
     }
-    let mut options = ActorOptions::new()
+    let mut options = with_capabilities(ActorOptions::new(), args)
         .name(
             args.name
                 .clone()
@@ -174,6 +185,39 @@ fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_dir(text: &str) -> Result<(PathBuf, String, DirAccess), String> {
+    let (rest, access) = match text.strip_suffix(":ro") {
+        Some(rest) => (rest, DirAccess::ReadOnly),
+        None => (text, DirAccess::ReadWrite),
+    };
+    match rest.split_once("::") {
+        Some((host, guest)) if !host.is_empty() && !guest.is_empty() => {
+            Ok((PathBuf::from(host), guest.to_string(), access))
+        }
+        _ => Err(format!(
+            "expected HOST::GUEST or HOST::GUEST:ro, e.g. ./data::/data, got `{text}`"
+        )),
+    }
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
+    }
+}
+
+/// The capabilities given on the command line.
+fn with_capabilities(mut options: ActorOptions, args: &RunArgs) -> ActorOptions {
+    for (host, guest, access) in &args.dirs {
+        options = options.preopen_dir(host.clone(), guest.clone(), *access);
+    }
+    for (name, value) in &args.env {
+        options = options.env(name.clone(), value.clone());
+    }
+    options
+}
+
 fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
     match text.split_once('=') {
         Some((name, path)) if !name.is_empty() && !path.is_empty() => {
@@ -207,7 +251,7 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let call_args = method.parse_args(&invoke[method_name.len()..])?;
 
-    let mut options = ActorOptions::new();
+    let mut options = with_capabilities(ActorOptions::new(), &args);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }

@@ -1,0 +1,130 @@
+//! What a guest can reach of the host: nothing by default; exactly the
+//! directories and variables it was given.
+
+use std::path::PathBuf;
+
+use wactor::{ActorOptions, DirAccess, Error, Val};
+use wactor_tests::{load, runtime};
+
+/// A fresh directory tree for one test: `inside/` (with `hello.txt`) to give
+/// the guest, and `outside/secret.txt` beside it, which it must not reach.
+fn sandbox_dirs(test: &str) -> (PathBuf, PathBuf) {
+    let root = std::env::temp_dir().join(format!("wactor-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let inside = root.join("inside");
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    std::fs::write(inside.join("hello.txt"), "hello from the host").unwrap();
+    std::fs::write(root.join("outside/secret.txt"), "secret").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join("outside/secret.txt"), inside.join("link.txt")).unwrap();
+    (root, inside)
+}
+
+async fn call(
+    actor: &wactor::ActorHandle,
+    method: &str,
+    args: impl wactor::IntoArgs,
+) -> Result<Val, Error> {
+    actor.call(method, args).unwrap().await
+}
+
+fn failed_with(result: Result<Val, Error>) -> String {
+    match result {
+        Err(Error::MethodFailed {
+            error: Some(Val::String(why)),
+            ..
+        }) => why,
+        other => panic!("expected the guest's error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_a_guest_sees_no_files_and_no_environment() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty").spawn(ActorOptions::new()).unwrap();
+    for path in ["/etc/passwd", "hello.txt", "/", "."] {
+        failed_with(call(&actor, "read-file", (path,)).await);
+    }
+    let home = call(&actor, "env-var", ("HOME",)).await.unwrap();
+    assert_eq!(home, Val::Option(None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_reaches_its_directory_and_nothing_beyond_it() {
+    let rt = runtime();
+    let (root, inside) = sandbox_dirs("escape");
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .preopen_dir(&inside, "/data", DirAccess::ReadWrite)
+                .env("GREETING", "hi"),
+        )
+        .unwrap();
+    assert_eq!(
+        call(&actor, "read-file", ("/data/hello.txt",))
+            .await
+            .unwrap(),
+        Val::String("hello from the host".into())
+    );
+    call(&actor, "write-file", ("/data/new.txt", "written"))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(inside.join("new.txt")).unwrap(),
+        "written"
+    );
+    assert_eq!(
+        call(&actor, "env-var", ("GREETING",)).await.unwrap(),
+        Val::Option(Some(Box::new(Val::String("hi".into()))))
+    );
+
+    let outside = root.join("outside/secret.txt");
+    let escapes = [
+        "/data/../outside/secret.txt".to_string(),
+        "/data/../../etc/passwd".to_string(),
+        outside.display().to_string(),
+        "/data/link.txt".to_string(),
+    ];
+    // Each read fails (`failed_with` panics on success): the file's
+    // contents never reach the guest.
+    for path in escapes {
+        failed_with(call(&actor, "read-file", (path.as_str(),)).await);
+    }
+    let why = failed_with(call(&actor, "write-file", ("/data/../outside/new.txt", "x")).await);
+    assert!(!root.join("outside/new.txt").exists(), "{why}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_directory_cannot_be_written() {
+    let rt = runtime();
+    let (root, inside) = sandbox_dirs("readonly");
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().preopen_dir(&inside, "/data", DirAccess::ReadOnly))
+        .unwrap();
+    assert!(
+        call(&actor, "read-file", ("/data/hello.txt",))
+            .await
+            .is_ok()
+    );
+    failed_with(call(&actor, "write-file", ("/data/hello.txt", "changed")).await);
+    assert_eq!(
+        std::fs::read_to_string(inside.join("hello.txt")).unwrap(),
+        "hello from the host"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn a_missing_directory_is_refused_at_spawn() {
+    let rt = runtime();
+    let err = load(&rt, "faulty")
+        .spawn(ActorOptions::new().preopen_dir("/no/such/dir", "/data", DirAccess::ReadOnly))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("/no/such/dir as /data: it is not a directory"),
+        "{err}"
+    );
+}
