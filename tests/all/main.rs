@@ -3,6 +3,7 @@
 
 mod async_actor;
 mod capabilities;
+mod chaos;
 mod errors;
 mod fairness;
 mod guest_runtime;

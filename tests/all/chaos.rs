@@ -1,0 +1,156 @@
+//! Chaos: thousands of calls against actors that trap, spin past their
+//! deadline, exhaust their memory, fail, get killed and get cancelled. Every
+//! ObjectRef must resolve, to a value or a typed error, and nothing may hang.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use wactor::{ActorHandle, ActorOptions, DeathCause, Error, GuestOutput, ObjectRef, Val};
+use wactor_tests::{PATIENCE, load};
+
+/// A small deterministic generator (xorshift), so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What an outcome was, for the tally.
+fn kind(outcome: &Result<Val, Error>) -> String {
+    match outcome {
+        Ok(_) => "value".into(),
+        Err(Error::MethodFailed { .. }) => "method error".into(),
+        Err(Error::Cancelled) => "cancelled".into(),
+        Err(Error::Timeout(_)) => "deadline".into(),
+        Err(Error::ActorDied { cause, .. }) => match cause {
+            DeathCause::Trap(m) if m.contains("memory limit") => "died: memory limit".into(),
+            DeathCause::Trap(_) => "died: trap".into(),
+            DeathCause::Killed => "died: killed".into(),
+            DeathCause::DeadlineExceeded { .. } => "died: deadline".into(),
+            other => format!("died: {other}"),
+        },
+        Err(other) => format!("unexpected: {other}"),
+    }
+}
+
+async fn round(rt: &wactor::Runtime, seed: u64, calls: usize) -> BTreeMap<String, usize> {
+    let faulty = load(rt, "faulty");
+    let spawn = || {
+        faulty
+            .spawn(
+                ActorOptions::new()
+                    .max_concurrency(16)
+                    .memory_limit(24 << 20)
+                    .call_deadline(Duration::from_millis(300))
+                    .stdout(GuestOutput::Discard)
+                    .stderr(GuestOutput::Discard),
+            )
+            .unwrap()
+    };
+    let mut actors: Vec<ActorHandle> = (0..8).map(|_| spawn()).collect();
+    let mut rng = Rng(seed);
+    let mut tally = BTreeMap::new();
+    // In waves, so that actors killed or crashed in one wave are replaced
+    // (as a supervisor would) and every kind of outcome keeps happening.
+    for _ in 0..calls / WAVE {
+        for actor in &mut actors {
+            if actor.death_cause().is_some() {
+                *actor = spawn();
+            }
+        }
+        let mut refs: Vec<ObjectRef> = Vec::with_capacity(WAVE);
+        for _ in 0..WAVE {
+            let actor = &actors[rng.below(actors.len() as u64) as usize];
+            let r = match rng.below(1000) {
+                0..=549 => actor.call("echo", ("x", rng.below(3))),
+                550..=749 => actor.call("divide", (rng.below(100) as i64, rng.below(3) as i64)),
+                750..=759 => actor.call("crash-after", (rng.below(5),)),
+                760..=761 => actor.call("spin", (10_000u64,)),
+                762..=771 => actor.call("hoard", (8u32,)),
+                772..=774 => {
+                    actor.kill();
+                    actor.call("echo", ("after kill", 0u64))
+                }
+                _ => {
+                    let r = actor.call("echo", ("to cancel", rng.below(5)));
+                    if let Ok(r) = &r
+                        && rng.below(2) == 0
+                    {
+                        r.cancel();
+                    }
+                    r
+                }
+            }
+            .expect("the call is well-formed");
+            refs.push(r);
+        }
+        for r in refs {
+            let outcome = tokio::time::timeout(PATIENCE, r)
+                .await
+                .expect("every ObjectRef resolves");
+            *tally.entry(kind(&outcome)).or_insert(0) += 1;
+        }
+    }
+    tally
+}
+
+const WAVE: usize = 250;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_resolves_under_chaos_and_memory_returns() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .build()
+        .unwrap();
+    let calls = 5_000;
+    let first = round(&rt, 0x5eed, calls).await;
+    let after_first = resident_kib();
+    let second = round(&rt, 0x5eed ^ 0xdead_beef, calls).await;
+    let after_second = resident_kib();
+    eprintln!("chaos round 1 ({calls} calls): {first:?}");
+    eprintln!("chaos round 2 ({calls} calls): {second:?}");
+    eprintln!("resident after round 1: {after_first} KiB, after round 2: {after_second} KiB");
+    for tally in [&first, &second] {
+        assert_eq!(tally.values().sum::<usize>(), calls);
+        assert!(
+            tally.keys().all(|k| !k.starts_with("unexpected")
+                && k != "died: the runtime shut down before the call finished"),
+            "{tally:?}"
+        );
+        for expected in [
+            "value",
+            "method error",
+            "died: trap",
+            "died: killed",
+            "cancelled",
+        ] {
+            assert!(tally.contains_key(expected), "no `{expected}` in {tally:?}");
+        }
+    }
+    // A second round of the same size must not grow the host: what a round
+    // leaves behind (instances, tasks, refs) is reclaimed.
+    assert!(
+        after_second < after_first + 64 * 1024,
+        "resident memory grew from {after_first} KiB to {after_second} KiB"
+    );
+}
