@@ -94,6 +94,12 @@ struct RunArgs {
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
 
+    /// How long a guest may run before it yields to other actors, in
+    /// milliseconds; 0 never interrupts guests (slightly faster guest code,
+    /// but a spinning guest then starves its thread).
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    time_slice_ms: u64,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -160,14 +166,15 @@ async fn run_program(
     }
 }
 
-fn load(path: &PathBuf) -> anyhow::Result<(Runtime, ActorComponent)> {
-    let runtime = Runtime::new()?;
+fn load(path: &PathBuf, time_slice_ms: u64) -> anyhow::Result<(Runtime, ActorComponent)> {
+    let slice = (time_slice_ms > 0).then(|| Duration::from_millis(time_slice_ms));
+    let runtime = Runtime::builder().time_slice(slice).build()?;
     let component = runtime.load(path)?;
     Ok((runtime, component))
 }
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
-    let (_runtime, component) = load(path)?;
+    let (_runtime, component) = load(path, 0)?;
     let kind = component.kind();
     println!(
         "{}: {kind} (default max_concurrency {})",
@@ -233,7 +240,7 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component)?;
+    let (runtime, component) = load(&args.component, args.time_slice_ms)?;
     let Some(invoke) = args.invoke.as_deref() else {
         return run_program(&runtime, &component, &args).await;
     };
