@@ -58,7 +58,7 @@ pub use component::{ActorComponent, ActorKind, Method};
 pub use error::{DeathCause, Error, Result};
 pub use json::to_json_text as to_json;
 pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};
-pub use runtime::{DEFAULT_TIME_SLICE, Runtime, RuntimeBuilder};
+pub use runtime::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, Runtime, RuntimeBuilder};
 pub use sandbox::{DEFAULT_MEMORY_LIMIT, DirAccess, GuestOutput, OutputCapture};
 pub use value::{Arg, FromVal, IntoArg, IntoArgs, IntoVal};
 

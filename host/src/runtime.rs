@@ -38,7 +38,11 @@ pub struct RuntimeBuilder {
     worker_threads: Option<usize>,
     task_pool_size: Option<usize>,
     time_slice: Option<Duration>,
+    lag_warning: Duration,
 }
+
+/// The default [`RuntimeBuilder::lag_warning`].
+pub const DEFAULT_LAG_WARNING: Duration = Duration::from_millis(100);
 
 /// The default [`RuntimeBuilder::time_slice`].
 pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(10);
@@ -52,6 +56,7 @@ impl Default for RuntimeBuilder {
             worker_threads: None,
             task_pool_size: None,
             time_slice: Some(DEFAULT_TIME_SLICE),
+            lag_warning: DEFAULT_LAG_WARNING,
         }
     }
 }
@@ -124,6 +129,17 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How long a guest may compute without yielding before the runtime logs
+    /// a warning (`tracing`, target `wactor::lag`, with the actor, the method
+    /// when known, and the time), once per stretch (default
+    /// [`DEFAULT_LAG_WARNING`], 100 ms). It is what blocks an async actor's
+    /// other calls: Ray users' "event loop is blocked" detector. Needs time
+    /// slicing ([`time_slice`](RuntimeBuilder::time_slice)).
+    pub fn lag_warning(mut self, after: Duration) -> Self {
+        self.lag_warning = after;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
@@ -176,6 +192,8 @@ impl RuntimeBuilder {
                 cache: self.cache_dir.map(ComponentCache::new),
                 tokio,
                 next_actor: AtomicU64::new(1),
+                time_slice: self.time_slice,
+                lag_warning: self.lag_warning,
                 task_pool_size: self
                     .task_pool_size
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
@@ -212,6 +230,8 @@ pub(crate) struct RuntimeInner {
     tokio: TokioRuntime,
     next_actor: AtomicU64,
     pub(crate) task_pool_size: usize,
+    pub(crate) time_slice: Option<Duration>,
+    pub(crate) lag_warning: Duration,
 }
 
 enum TokioRuntime {

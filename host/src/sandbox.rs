@@ -210,6 +210,49 @@ impl wasmtime::ResourceLimiter for MemoryBudget {
     }
 }
 
+/// Tracks how long a guest has been computing without yielding, from the
+/// epoch ticks it runs through: ticks that come one slice apart mean it ran
+/// through the whole slice; a longer gap means it waited in between.
+#[derive(Default)]
+pub(crate) struct LagWatch {
+    last_tick: Option<std::time::Instant>,
+    stretch: std::time::Duration,
+    warned: bool,
+}
+
+impl LagWatch {
+    /// Starts a new stretch: a call finished or started, so whatever runs
+    /// next has not been running long.
+    pub(crate) fn reset(&mut self) {
+        self.last_tick = None;
+    }
+
+    /// Records a tick; returns how long the guest has computed without a
+    /// break, the first time that passes `threshold` in a stretch.
+    pub(crate) fn tick(
+        &mut self,
+        slice: std::time::Duration,
+        threshold: std::time::Duration,
+    ) -> Option<std::time::Duration> {
+        let now = std::time::Instant::now();
+        match self.last_tick {
+            Some(last) if now.duration_since(last) <= slice * 2 => {
+                self.stretch += now.duration_since(last);
+            }
+            _ => {
+                self.stretch = std::time::Duration::ZERO;
+                self.warned = false;
+            }
+        }
+        self.last_tick = Some(now);
+        if self.stretch >= threshold && !self.warned {
+            self.warned = true;
+            return Some(self.stretch);
+        }
+        None
+    }
+}
+
 /// The data of one instance's `Store`.
 pub(crate) struct ActorState {
     /// The actor's name, for logs and messages.
@@ -221,6 +264,10 @@ pub(crate) struct ActorState {
     pub(crate) role: Role,
     pub(crate) env: GuestEnv,
     pub(crate) budget: MemoryBudget,
+    pub(crate) lag: LagWatch,
+    /// The method of the call in progress, where there is exactly one
+    /// (threaded actors), for lag warnings.
+    pub(crate) current_method: Option<Arc<str>>,
     wasi: WasiCtx,
     pub(crate) table: ResourceTable,
 }
@@ -276,6 +323,8 @@ impl ActorState {
             role,
             env,
             budget: MemoryBudget::new(memory_limit),
+            lag: LagWatch::default(),
+            current_method: None,
             wasi: wasi.build(),
             table: ResourceTable::new(),
         }

@@ -268,3 +268,42 @@ fn dir_and_env_flags_give_the_guest_exactly_that() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_guest_that_computes_without_yielding_is_reported() {
+    let out = wactor(&["run", wactor_examples::FAULTY, "--invoke", "spin(400)"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("ms without yielding"), "{stderr}");
+    assert!(stderr.contains("actor=faulty-1"), "{stderr}");
+    // Many short calls keep the actor busy but never block it: no warning.
+    let out = wactor(&[
+        "run",
+        wactor_examples::ASYNC_ACTOR,
+        "--invoke",
+        "ping(1)",
+        "--count",
+        "100000",
+        "--quiet",
+    ]);
+    assert!(
+        !text(&out.stderr).contains("without yielding"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Nor for a threaded actor working in short calls.
+    let out = wactor(&[
+        "run",
+        wactor_examples::COUNTER,
+        "--invoke",
+        "add(1)",
+        "--count",
+        "100000",
+        "--quiet",
+    ]);
+    assert!(
+        !text(&out.stderr).contains("without yielding"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -82,7 +82,12 @@ pub(crate) async fn run(
                                             watchdog.abort();
                                         }
                                         let out = outcome(actor, &method, values);
-                                        accessor.with(|mut store| settle(&mut store, promise, out));
+                                        accessor.with(|mut store| {
+                                            // A call finished, so no guest was stuck
+                                            // computing: the lag watch starts over.
+                                            store.data_mut().lag.reset();
+                                            settle(&mut store, promise, out)
+                                        });
                                     }
                                 }
                                 Err(trap) => return Err(trap),

@@ -24,6 +24,7 @@ use crate::bindings::ObjectRefResource;
 use crate::component::{ActorComponent, ActorKind, Method};
 use crate::error::{DeathCause, Error, Result};
 use crate::object_ref::{Outcome, Promise};
+use crate::runtime::DEFAULT_TIME_SLICE;
 use crate::sandbox::{ActorState, GuestEnv, Role};
 use crate::value::Arg;
 
@@ -117,7 +118,24 @@ pub(crate) async fn instantiate(
     // before the guest resumes; a plain self-wake would only let them run
     // every few dozen task polls, delaying every timer by that much.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| {
+    let slice = component
+        .runtime
+        .inner
+        .time_slice
+        .unwrap_or(DEFAULT_TIME_SLICE);
+    let threshold = component.runtime.inner.lag_warning;
+    store.epoch_deadline_callback(move |mut store| {
+        let state = store.data_mut();
+        if let Some(ran) = state.lag.tick(slice, threshold) {
+            tracing::warn!(
+                target: "wactor::lag",
+                actor = %state.actor,
+                method = state.current_method.as_deref().unwrap_or("(unknown: async calls interleave)"),
+                ran_ms = ran.as_millis() as u64,
+                "a guest has computed for {} ms without yielding; the actor's other calls wait meanwhile",
+                ran.as_millis()
+            );
+        }
         Ok(UpdateDeadline::YieldCustom(
             1,
             Box::pin(tokio::task::yield_now()),

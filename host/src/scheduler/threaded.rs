@@ -102,6 +102,8 @@ async fn worker(
         // Counted down on every way out of this call (finish, kill, trap).
         let _running = Running::enter(&shared);
         let watchdog = watch_deadline(&shared, &promise, &method);
+        store.data_mut().current_method = Some(method.name().into());
+        store.data_mut().lag.reset();
         let result = tokio::select! {
             biased;
             _ = dead.wait_for(|dead| *dead) => {

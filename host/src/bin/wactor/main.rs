@@ -1,5 +1,6 @@
 //! `wactor`: run and inspect WebAssembly actors from the command line.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -106,11 +107,13 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WACTOR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,wactor::guest=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WACTOR_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("error,wactor::guest=info,wactor::lag=warn")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let cli = Cli::parse();
