@@ -39,6 +39,7 @@ pub struct ActorOptions {
     pub(crate) max_pending_calls: Option<usize>,
     pub(crate) memory_limit: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
+    pub(crate) max_restarts: i64,
     pub(crate) dirs: Vec<Preopen>,
     pub(crate) env: Vec<(String, String)>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
@@ -121,6 +122,18 @@ impl ActorOptions {
         self
     }
 
+    /// How many times the actor is restarted after a trap: 0 (the default)
+    /// never, -1 without limit. Ray's `max_restarts`. On a restart, the
+    /// calls that were running fail with [`Error::ActorRestarted`] (their
+    /// instance is gone), queued calls stay queued and run on the new
+    /// instance, and the guest's state starts fresh. For a threaded actor
+    /// only the instance that trapped is replaced. A kill, an exit or a
+    /// missed deadline is never restarted.
+    pub fn max_restarts(mut self, n: i64) -> Self {
+        self.max_restarts = n;
+        self
+    }
+
     /// Where the guest's stdout goes (default: the host's stdout).
     pub fn stdout(mut self, output: GuestOutput) -> Self {
         self.stdout = output;
@@ -177,6 +190,8 @@ pub(crate) struct ActorShared {
     queued: AtomicUsize,
     max_pending_calls: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
+    max_restarts: i64,
+    restarts: std::sync::atomic::AtomicU64,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
@@ -195,6 +210,8 @@ impl ActorShared {
     ) -> Self {
         ActorShared {
             call_deadline: options.call_deadline,
+            max_restarts: options.max_restarts,
+            restarts: std::sync::atomic::AtomicU64::new(0),
             id,
             name,
             running: AtomicUsize::new(0),
@@ -246,6 +263,25 @@ impl ActorShared {
         })
     }
 
+    /// Takes one restart if the policy allows another; returns its number.
+    pub(crate) fn try_restart(&self) -> Option<u64> {
+        if self.death().is_some() {
+            return None;
+        }
+        let max = self.max_restarts;
+        self.restarts
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (max < 0 || n < max as u64).then_some(n + 1)
+            })
+            .ok()
+            .map(|n| n + 1)
+    }
+
+    /// How many times the actor was restarted.
+    pub(crate) fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Acquire)
+    }
+
     /// A receiver that sees the actor die.
     pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
         self.dead.subscribe()
@@ -295,6 +331,12 @@ impl ActorHandle {
     /// The component it was spawned from.
     pub fn component(&self) -> &ActorComponent {
         &self.shared.component
+    }
+
+    /// How many times it was restarted after a trap (see
+    /// [`ActorOptions::max_restarts`]).
+    pub fn restarts(&self) -> u64 {
+        self.shared.restarts()
     }
 
     /// Why it died, or `None` while it lives.

@@ -161,6 +161,17 @@ pub enum Error {
     #[error("the call was cancelled")]
     Cancelled,
 
+    /// The instance running the call trapped and the actor was restarted
+    /// ([`ActorOptions::max_restarts`](crate::ActorOptions::max_restarts)):
+    /// this call is lost with its instance; the actor lives on.
+    #[error("actor {actor} was restarted while running this call: {cause}")]
+    ActorRestarted {
+        /// The actor's name.
+        actor: String,
+        /// Why its instance died.
+        cause: DeathCause,
+    },
+
     /// Waiting for a result took longer than the timeout given. The call goes
     /// on: waiting again may still succeed. Ray's `GetTimeoutError`.
     #[error("timed out after {0:?} waiting for a result")]

@@ -316,3 +316,77 @@ fn an_actor_whose_start_needs_more_than_its_limit_fails_to_instantiate() {
     assert!(err.to_string().contains("instantiation failed"), "{err}");
     assert!(err.to_string().contains("memory limit exceeded"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restartable_actor_comes_back_fresh_and_runs_what_was_queued() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .name("phoenix")
+                .max_concurrency(1)
+                .max_restarts(1)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    assert_eq!(
+        actor.call("hoard", (1u32,)).unwrap().await.unwrap(),
+        Val::U32(1)
+    );
+    let crash = actor.call("crash-after", (50u64,)).unwrap();
+    let queued = actor.call("hoard", (1u32,)).unwrap();
+    let err = crash.await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ActorRestarted { actor, cause: DeathCause::Trap(_) } if actor == "phoenix"),
+        "{err:?}"
+    );
+    // The queued call ran on the new instance, whose state started fresh.
+    assert_eq!(queued.await.unwrap(), Val::U32(1));
+    assert_eq!(actor.restarts(), 1);
+    assert!(actor.death_cause().is_none());
+    // The second trap is past max_restarts: now the actor dies.
+    let err = actor
+        .call("crash-after", (0u64,))
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ActorDied {
+                cause: DeathCause::Trap(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(actor.death_cause().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threaded_actor_replaces_only_the_instance_that_trapped() {
+    let rt = runtime();
+    let actor = load(&rt, "threaded-actor")
+        .spawn(
+            ActorOptions::new()
+                .max_concurrency(2)
+                .max_restarts(-1)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    let long = actor.call("work", (1u32, 300u64)).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for _ in 0..3 {
+        let err = actor.call("crash", ()).unwrap().await.unwrap_err();
+        assert!(matches!(err, Error::ActorRestarted { .. }), "{err:?}");
+    }
+    // The other instance's call was not disturbed, and the pool serves on.
+    assert_eq!(long.await.unwrap(), Val::U32(1));
+    assert_eq!(
+        actor.call("work", (2u32, 0u64)).unwrap().await.unwrap(),
+        Val::U32(2)
+    );
+    assert_eq!(actor.restarts(), 3);
+}

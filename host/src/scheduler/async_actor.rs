@@ -10,9 +10,11 @@
 //! time on the instance, as Ray runs sync methods of an async actor on its
 //! event loop.
 //!
-//! A trap ends the event loop: the actor is dead and every running, queued
-//! and later call gets the trap as its cause (wasmtime cannot resume an
-//! instance after a trap).
+//! A trap ends the event loop (wasmtime cannot resume an instance after a
+//! trap). If the actor may be restarted (`max_restarts`), the running calls
+//! fail with `ActorRestarted`, a fresh instance is made and the queued calls
+//! run on it; otherwise the actor is dead and every running, queued and later
+//! call gets the trap as its cause.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,9 +31,13 @@ use super::{
 };
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::component::Method;
-use crate::error::Error;
+use crate::error::{DeathCause, Error};
 use crate::object_ref::Promise;
 use crate::sandbox::Role;
+
+/// The calls running on the instance, by id: each call's promise, method,
+/// and deadline watchdog.
+type RunningCalls = HashMap<u64, (Promise, Arc<Method>, Option<AbortHandle>)>;
 
 pub(crate) async fn run(
     shared: Arc<ActorShared>,
@@ -41,113 +47,136 @@ pub(crate) async fn run(
 ) {
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
     async move {
-        let (mut store, funcs) = match instantiate(&shared, &options, role).await {
-            Ok(ready) => ready,
-            Err(cause) => {
-                shared.die(cause);
-                bury(&shared, &mut mailbox, []);
-                return;
-            }
-        };
-        let max = shared.max_concurrency;
-        let mut dead = shared.watch_death();
-        let mut running_calls: HashMap<u64, (Promise, Arc<Method>, Option<AbortHandle>)> = HashMap::new();
         let actor = &*shared.name;
-
-        // Death is watched twice: inside the event loop, to stop taking
-        // calls, and around it, because wasmtime polls the inner future only
-        // between guest steps: a guest that spins would hide a kill or a
-        // deadline until it stopped (wasmtime issues 11869, 11870). Dropping
-        // the whole loop is what wasmtime recommends for timeouts.
-        let mut dead_outside = shared.watch_death();
-        let event_loop = store
-            .run_concurrent(async |accessor| -> wasmtime::Result<()> {
-                let mut running = FuturesUnordered::new();
-                let mut next_id = 0u64;
-                let mut open = true;
-                loop {
-                    shared.running.store(running.len(), Ordering::Release);
-                    if !open && running.is_empty() {
-                        return Ok(());
-                    }
-                    tokio::select! {
-                        biased;
-                        _ = dead.wait_for(|dead| *dead) => return Ok(()),
-                        Some((id, result)) = running.next(), if !running.is_empty() => {
-                            let result: wasmtime::Result<Vec<_>> = result;
-                            match result {
-                                Ok(values) => {
-                                    if let Some((promise, method, watchdog)) = running_calls.remove(&id) {
-                                        if let Some(watchdog) = watchdog {
-                                            watchdog.abort();
-                                        }
-                                        let out = outcome(actor, &method, values);
-                                        accessor.with(|mut store| {
-                                            // A call finished, so no guest was stuck
-                                            // computing: the lag watch starts over.
-                                            store.data_mut().lag.reset();
-                                            settle(&mut store, promise, out)
-                                        });
-                                    }
-                                }
-                                Err(trap) => return Err(trap),
-                            }
-                        }
-                        call = mailbox.recv(), if open && running.len() < max => {
-                            let Some(Call { method, args, promise, _queued }) = call else {
-                                // Every handle is gone: finish what runs, then stop.
-                                open = false;
-                                continue;
-                            };
-                            drop(_queued); // started: no longer waiting
-                            if promise.is_settled() {
-                                continue; // cancelled while queued
-                            }
-                            let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
-                                Ok(args) => args,
-                                Err(e) => {
-                                    promise.resolve(Err(Error::InvalidRequest(format!(
-                                        "cannot pass the arguments of `{}`: {e}", method.name()
-                                    ))));
-                                    continue;
-                                }
-                            };
-                            let id = next_id;
-                            next_id += 1;
-                            let func = funcs[method.index];
-                            let mut results = result_slots(&method);
-                            promise.mark_started();
-                            let watchdog = watch_deadline(&shared, &promise, &method);
-                            running_calls.insert(id, (promise, method, watchdog));
-                            running.push(async move {
-                                let result = func
-                                    .call_concurrent(accessor, &args, &mut results)
-                                    .await;
-                                (id, result.map(|()| results))
-                            });
-                        }
-                    }
+        // Whether handles remain; kept across restarts.
+        let mut open = true;
+        loop {
+            let (mut store, funcs) = match instantiate(&shared, &options, role).await {
+                Ok(ready) => ready,
+                Err(cause) => {
+                    shared.die(cause);
+                    bury(&shared, &mut mailbox, []);
+                    return;
                 }
-            });
-        let result = tokio::select! {
-            result = event_loop => result,
-            _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
-        };
+            };
+            let max = shared.max_concurrency;
+            let mut dead = shared.watch_death();
+            let mut running_calls = RunningCalls::new();
 
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(trap)) | Err(trap) => {
-                let cause = death_cause(&trap);
-                tracing::warn!(actor, %cause, "actor died");
-                shared.die(cause);
+            // Death is watched twice: inside the event loop, to stop taking
+            // calls, and around it, because wasmtime polls the inner future only
+            // between guest steps: a guest that spins would hide a kill or a
+            // deadline until it stopped (wasmtime issues 11869, 11870). Dropping
+            // the whole loop is what wasmtime recommends for timeouts.
+            let mut dead_outside = shared.watch_death();
+            let event_loop = store
+                .run_concurrent(async |accessor| -> wasmtime::Result<()> {
+                    let mut running = FuturesUnordered::new();
+                    let mut next_id = 0u64;
+                    loop {
+                        shared.running.store(running.len(), Ordering::Release);
+                        if !open && running.is_empty() {
+                            return Ok(());
+                        }
+                        tokio::select! {
+                            biased;
+                            _ = dead.wait_for(|dead| *dead) => return Ok(()),
+                            Some((id, result)) = running.next(), if !running.is_empty() => {
+                                let result: wasmtime::Result<Vec<_>> = result;
+                                match result {
+                                    Ok(values) => {
+                                        if let Some((promise, method, watchdog)) = running_calls.remove(&id) {
+                                            if let Some(watchdog) = watchdog {
+                                                watchdog.abort();
+                                            }
+                                            let out = outcome(actor, &method, values);
+                                            accessor.with(|mut store| {
+                                                // A call finished, so no guest was stuck
+                                                // computing: the lag watch starts over.
+                                                store.data_mut().lag.reset();
+                                                settle(&mut store, promise, out)
+                                            });
+                                        }
+                                    }
+                                    Err(trap) => return Err(trap),
+                                }
+                            }
+                            call = mailbox.recv(), if open && running.len() < max => {
+                                let Some(Call { method, args, promise, _queued }) = call else {
+                                    // Every handle is gone: finish what runs, then stop.
+                                    open = false;
+                                    continue;
+                                };
+                                drop(_queued); // started: no longer waiting
+                                if promise.is_settled() {
+                                    continue; // cancelled while queued
+                                }
+                                let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
+                                    Ok(args) => args,
+                                    Err(e) => {
+                                        promise.resolve(Err(Error::InvalidRequest(format!(
+                                            "cannot pass the arguments of `{}`: {e}", method.name()
+                                        ))));
+                                        continue;
+                                    }
+                                };
+                                let id = next_id;
+                                next_id += 1;
+                                let func = funcs[method.index];
+                                let mut results = result_slots(&method);
+                                promise.mark_started();
+                                let watchdog = watch_deadline(&shared, &promise, &method);
+                                running_calls.insert(id, (promise, method, watchdog));
+                                running.push(async move {
+                                    let result = func
+                                        .call_concurrent(accessor, &args, &mut results)
+                                        .await;
+                                    (id, result.map(|()| results))
+                                });
+                            }
+                        }
+                    }
+                });
+            let result = tokio::select! {
+                result = event_loop => result,
+                _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
+            };
+
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(trap)) | Err(trap) => {
+                    let cause = death_cause(&trap);
+                    if matches!(cause, DeathCause::Trap(_))
+                        && let Some(restart) = shared.try_restart()
+                    {
+                        // The instance is gone, and the calls it was running
+                        // with it; queued calls stay queued for the new one.
+                        tracing::warn!(actor, %cause, restart, "actor trapped; restarting it");
+                        let error = Error::ActorRestarted {
+                            actor: actor.to_string(),
+                            cause,
+                        };
+                        for (promise, _, watchdog) in running_calls.into_values() {
+                            if let Some(watchdog) = watchdog {
+                                watchdog.abort();
+                            }
+                            promise.resolve(Err(error.clone()));
+                        }
+                        shared.running.store(0, Ordering::Release);
+                        continue;
+                    }
+                    tracing::warn!(actor, %cause, "actor died");
+                    shared.die(cause);
+                }
             }
-        }
-        if shared.death().is_some() {
-            bury(
-                &shared,
-                &mut mailbox,
-                running_calls.into_values().map(|(promise, ..)| promise),
-            );
+            if shared.death().is_some() {
+                bury(
+                    &shared,
+                    &mut mailbox,
+                    running_calls.into_values().map(|(promise, ..)| promise),
+                );
+            }
+            return;
         }
     }
     .instrument(span)

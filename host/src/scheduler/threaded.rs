@@ -10,7 +10,9 @@
 //!
 //! The instances do not share linear memory: with `max_concurrency > 1`
 //! they are replicas (like Orleans stateless workers), not one object with
-//! threads. A trap in any of them kills the whole actor.
+//! threads. A trap in any of them kills the whole actor, unless it may be
+//! restarted (`max_restarts`): then only the instance that trapped is
+//! replaced, and the pool is whole again.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -59,7 +61,7 @@ async fn worker(
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Call>>>,
     options: ActorOptions,
 ) {
-    let (mut store, funcs) = match instantiate(&shared, &options, Role::ThreadedActor).await {
+    let (mut store, mut funcs) = match instantiate(&shared, &options, Role::ThreadedActor).await {
         Ok(ready) => ready,
         Err(cause) => {
             shared.die(cause);
@@ -124,6 +126,26 @@ async fn worker(
             }
             Err(trap) => {
                 let cause = death_cause(&trap);
+                if matches!(cause, DeathCause::Trap(_))
+                    && let Some(restart) = shared.try_restart()
+                {
+                    // Only this instance is replaced; the others keep serving.
+                    tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
+                    promise.resolve(Err(Error::ActorRestarted {
+                        actor: shared.name.to_string(),
+                        cause,
+                    }));
+                    match instantiate(&shared, &options, Role::ThreadedActor).await {
+                        Ok((new_store, new_funcs)) => {
+                            (store, funcs) = (new_store, new_funcs);
+                            continue;
+                        }
+                        Err(cause) => {
+                            shared.die(cause);
+                            return;
+                        }
+                    }
+                }
                 tracing::warn!(actor = %shared.name, %cause, "actor died");
                 shared.die(cause);
                 promise.resolve(Err(shared.died_error()));

@@ -28,6 +28,10 @@ impl Guest for ThreadedActor {
         sleep(Duration::from_millis(millis));
     }
 
+    fn crash() {
+        panic!("crash: crashing on purpose");
+    }
+
     fn work_via_self(id: u32) -> Result<u32, String> {
         let me = wactor_guest::Actor::current();
         let r = me.call("work", (id, 0)).map_err(|e| e.to_string())?;
