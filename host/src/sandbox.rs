@@ -38,10 +38,102 @@ pub enum GuestOutput {
     /// The host process's own stream (the default).
     #[default]
     Inherit,
+    /// The host process's own stream, each line prefixed with `[actor-name] `
+    /// so the output of many actors can be told apart (what `wactor run`
+    /// uses). A driver program's own output is not prefixed; the actors it
+    /// spawns are.
+    Labelled,
     /// Dropped.
     Discard,
     /// Kept in memory; read it with [`OutputCapture::contents`].
     Capture(OutputCapture),
+}
+
+/// Which of the host's streams a [`LabelledOutput`] writes to.
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// The host's stdout or stderr, with each line a guest writes prefixed by
+/// its actor's name. Writes go straight to the host stream: they are small,
+/// and a guest's output should appear as it happens.
+#[derive(Clone)]
+struct LabelledOutput {
+    prefix: Arc<str>,
+    stream: Stream,
+}
+
+impl LabelledOutput {
+    fn new(actor: &str, stream: Stream) -> Self {
+        LabelledOutput {
+            prefix: format!("[{actor}] ").into(),
+            stream,
+        }
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for LabelledOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for LabelledOutput {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(LabelledWriter {
+            out: self.clone(),
+            at_line_start: true,
+        })
+    }
+}
+
+struct LabelledWriter {
+    out: LabelledOutput,
+    at_line_start: bool,
+}
+
+impl tokio::io::AsyncWrite for LabelledWriter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::io::Write;
+        let mut text = Vec::with_capacity(buf.len() + self.out.prefix.len());
+        for line in buf.split_inclusive(|b| *b == b'\n') {
+            if self.at_line_start {
+                text.extend_from_slice(self.out.prefix.as_bytes());
+            }
+            text.extend_from_slice(line);
+            self.at_line_start = line.ends_with(b"\n");
+        }
+        let written = match self.out.stream {
+            Stream::Stdout => std::io::stdout().lock().write_all(&text),
+            Stream::Stderr => std::io::stderr().lock().write_all(&text),
+        };
+        std::task::Poll::Ready(written.map(|()| buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::io::Write;
+        let flushed = match self.out.stream {
+            Stream::Stdout => std::io::stdout().flush(),
+            Stream::Stderr => std::io::stderr().flush(),
+        };
+        std::task::Poll::Ready(flushed)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
 }
 
 /// What a guest may do in a directory it was given.
@@ -285,6 +377,11 @@ impl ActorState {
         let memory_limit = options.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
         let mut wasi = WasiCtx::builder();
         wasi.args(args);
+        let label = |output: &GuestOutput| match (output, role) {
+            (GuestOutput::Labelled, Role::Driver) => GuestOutput::Inherit,
+            (other, _) => other.clone(),
+        };
+        let (stdout, stderr) = (&label(stdout), &label(stderr));
         for (key, value) in &options.env {
             wasi.env(key, value);
         }
@@ -306,6 +403,9 @@ impl ActorState {
             GuestOutput::Capture(c) => {
                 wasi.stdout(c.pipe.clone());
             }
+            GuestOutput::Labelled => {
+                wasi.stdout(LabelledOutput::new(&me.name, Stream::Stdout));
+            }
         }
         match stderr {
             GuestOutput::Inherit => {
@@ -314,6 +414,9 @@ impl ActorState {
             GuestOutput::Discard => {}
             GuestOutput::Capture(c) => {
                 wasi.stderr(c.pipe.clone());
+            }
+            GuestOutput::Labelled => {
+                wasi.stderr(LabelledOutput::new(&me.name, Stream::Stderr));
             }
         }
         ActorState {

@@ -31,8 +31,15 @@ fn run_makes_fifty_concurrent_calls_and_summarizes_them() {
     // Each result is how many calls were in flight when that call started:
     // all 50 start before any finishes, so the last to start saw 50.
     assert!(stdout.lines().any(|l| l.ends_with("] 50")), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| *l == "started").count(), 50);
-    assert_eq!(stdout.lines().filter(|l| *l == "finished").count(), 50);
+    // Guest output is labelled with the actor's name.
+    let lines = |what: &str| {
+        stdout
+            .lines()
+            .filter(|l| *l == format!("[async_actor-1] {what}"))
+            .count()
+    };
+    assert_eq!(lines("started"), 50, "{stdout}");
+    assert_eq!(lines("finished"), 50, "{stdout}");
     assert!(stderr.contains("50 x run-task"), "{stderr}");
     assert!(stderr.contains("50 ok, 0 failed"), "{stderr}");
     assert!(stderr.contains("max_concurrency 1000"), "{stderr}");
@@ -143,9 +150,16 @@ fn run_executes_a_program_that_spawns_its_own_actors() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "44\n");
 
+    // The program's own output is plain; the actors it spawns are labelled.
     let out = wactor(&["run", wactor_examples::RUN_TASKS, "10"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).lines().count(), 100);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 100);
+    assert!(
+        stdout.lines().all(|l| l.starts_with("[run_tasks-")
+            && (l.ends_with("] started") || l.ends_with("] finished"))),
+        "{stdout}"
+    );
 }
 
 #[test]

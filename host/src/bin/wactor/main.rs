@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use wactor::{ActorComponent, ActorOptions, DirAccess, Runtime};
+use wactor::{ActorComponent, ActorOptions, DirAccess, GuestOutput, Runtime};
 
 /// Run WebAssembly components as actors, with Ray's concurrency model.
 ///
@@ -217,8 +217,12 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The capabilities given on the command line.
+/// The capabilities given on the command line, and output labelled with
+/// each actor's name.
 fn with_capabilities(mut options: ActorOptions, args: &RunArgs) -> ActorOptions {
+    options = options
+        .stdout(GuestOutput::Labelled)
+        .stderr(GuestOutput::Labelled);
     for (host, guest, access) in &args.dirs {
         options = options.preopen_dir(host.clone(), guest.clone(), *access);
     }
