@@ -40,6 +40,7 @@ pub struct ActorOptions {
     pub(crate) memory_limit: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
     pub(crate) max_restarts: i64,
+    pub(crate) max_task_retries: i64,
     pub(crate) dirs: Vec<Preopen>,
     pub(crate) env: Vec<(String, String)>,
     /// Set by the scheduler at spawn: the actor's own mailbox, weakly.
@@ -134,6 +135,16 @@ impl ActorOptions {
         self
     }
 
+    /// How many times a call is run again when its instance dies under it
+    /// and the actor is restarted (see [`max_restarts`](ActorOptions::max_restarts)):
+    /// 0 (the default) never, -1 without limit. Only for idempotent methods:
+    /// the call may have done part of its work before the trap. Calls that
+    /// return an error value are not retried. Ray's `max_task_retries`.
+    pub fn max_task_retries(mut self, n: i64) -> Self {
+        self.max_task_retries = n;
+        self
+    }
+
     /// Where the guest's stdout goes (default: the host's stdout).
     pub fn stdout(mut self, output: GuestOutput) -> Self {
         self.stdout = output;
@@ -169,10 +180,51 @@ pub(crate) struct Call {
     pub(crate) promise: Promise,
     /// Counts the call as queued until it is taken apart or dropped.
     pub(crate) _queued: Queued,
+    /// How many more times the call may be run again if its instance dies
+    /// under it and the actor is restarted.
+    pub(crate) retries_left: u32,
+}
+
+impl Call {
+    /// Queues the call again after its instance died under it, if it has a
+    /// retry left and the actor can still be reached; otherwise returns its
+    /// promise, to be failed.
+    pub(crate) fn retry(
+        shared: &Arc<ActorShared>,
+        mailbox: Option<&mpsc::WeakUnboundedSender<Call>>,
+        method: Arc<Method>,
+        args: Vec<Arg>,
+        promise: Promise,
+        retries_left: u32,
+    ) -> Result<(), Promise> {
+        let Some(sender) = mailbox
+            .and_then(|m| m.upgrade())
+            .filter(|_| retries_left > 0)
+        else {
+            return Err(promise);
+        };
+        let call = Call {
+            method,
+            args,
+            promise,
+            _queued: Queued::enter(shared),
+            retries_left: retries_left - 1,
+        };
+        sender
+            .send(call)
+            .map_err(|mpsc::error::SendError(call)| call.promise)
+    }
 }
 
 /// One call in `ActorShared::queued`, for as long as it exists.
 pub(crate) struct Queued(Arc<ActorShared>);
+
+impl Queued {
+    fn enter(shared: &Arc<ActorShared>) -> Self {
+        shared.queued.fetch_add(1, Ordering::AcqRel);
+        Queued(shared.clone())
+    }
+}
 
 impl Drop for Queued {
     fn drop(&mut self) {
@@ -192,6 +244,7 @@ pub(crate) struct ActorShared {
     pub(crate) call_deadline: Option<Duration>,
     max_restarts: i64,
     restarts: std::sync::atomic::AtomicU64,
+    max_task_retries: u32,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
@@ -211,6 +264,7 @@ impl ActorShared {
         ActorShared {
             call_deadline: options.call_deadline,
             max_restarts: options.max_restarts,
+            max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
             restarts: std::sync::atomic::AtomicU64::new(0),
             id,
             name,
@@ -381,6 +435,7 @@ impl ActorHandle {
             args,
             promise,
             _queued: slot,
+            retries_left: self.shared.max_task_retries,
         }) {
             // The scheduler closed the mailbox: the actor died meanwhile.
             call.promise.resolve(Err(self.shared.died_error()));

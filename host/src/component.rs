@@ -209,6 +209,23 @@ impl Method {
         Ok(args)
     }
 
+    /// Reads arguments written as a JSON array, one element per parameter,
+    /// in the encoding guests use (`docs/values.md`), checked against the
+    /// signature.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let faulty = runtime.load(wactor_examples::FAULTY)?;
+    /// let divide = faulty.method("divide").unwrap();
+    /// assert_eq!(divide.parse_json_args("[7, 2]")?.len(), 2);
+    /// assert!(divide.parse_json_args(r#"[7, "2"]"#).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn parse_json_args(&self, text: &str) -> Result<Vec<Arg>> {
+        self.args_from_json(text, &[])
+    }
+
     /// Checks arguments against the parameters.
     pub(crate) fn check_args(&self, args: &[Arg]) -> Result<()> {
         if args.len() != self.params.len() {

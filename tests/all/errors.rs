@@ -390,3 +390,89 @@ async fn a_threaded_actor_replaces_only_the_instance_that_trapped() {
     );
     assert_eq!(actor.restarts(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_lost_with_its_instance_is_retried_when_allowed() {
+    let rt = runtime();
+    let dir = std::env::temp_dir().join(format!("wactor-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let options = || {
+        ActorOptions::new()
+            .max_restarts(1)
+            .preopen_dir(&dir, "/data", wactor::DirAccess::ReadWrite)
+            .stdout(GuestOutput::Discard)
+            .stderr(GuestOutput::Discard)
+    };
+    let retrying = load(&rt, "faulty")
+        .spawn(options().max_task_retries(1))
+        .unwrap();
+    let survived = retrying
+        .call("crash-once", ("/data/a",))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(survived, Val::String("survived".into()));
+    assert_eq!(retrying.restarts(), 1);
+
+    let not_retrying = load(&rt, "faulty").spawn(options()).unwrap();
+    let err = not_retrying
+        .call("crash-once", ("/data/b",))
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ActorRestarted { .. }), "{err:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threaded_actor_retries_on_its_new_instance_too() {
+    let rt = runtime();
+    let dir = std::env::temp_dir().join(format!("wactor-retry-threaded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let actor = load(&rt, "threaded-actor")
+        .spawn(
+            ActorOptions::new()
+                .max_concurrency(2)
+                .max_restarts(1)
+                .max_task_retries(1)
+                .preopen_dir(&dir, "/data", wactor::DirAccess::ReadWrite)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    let survived = actor
+        .call("crash-once", ("/data/m",))
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(survived, Val::String("survived".into()));
+    assert_eq!(actor.restarts(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_run_out_and_then_the_call_fails() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .max_restarts(-1)
+                .max_task_retries(2)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    let err = actor
+        .call("crash-after", (0u64,))
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ActorRestarted { .. }), "{err:?}");
+    assert_eq!(
+        actor.restarts(),
+        3,
+        "one run and two retries, each trapping"
+    );
+}

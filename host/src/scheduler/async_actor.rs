@@ -34,10 +34,19 @@ use crate::component::Method;
 use crate::error::{DeathCause, Error};
 use crate::object_ref::Promise;
 use crate::sandbox::Role;
+use crate::value::Arg;
 
 /// The calls running on the instance, by id: each call's promise, method,
 /// and deadline watchdog.
-type RunningCalls = HashMap<u64, (Promise, Arc<Method>, Option<AbortHandle>)>;
+type RunningCalls = HashMap<u64, RunningCall>;
+
+struct RunningCall {
+    promise: Promise,
+    method: Arc<Method>,
+    watchdog: Option<AbortHandle>,
+    /// The arguments again, and the retries left, if it may be retried.
+    retry: Option<(Vec<Arg>, u32)>,
+}
 
 pub(crate) async fn run(
     shared: Arc<ActorShared>,
@@ -85,7 +94,7 @@ pub(crate) async fn run(
                                 let result: wasmtime::Result<Vec<_>> = result;
                                 match result {
                                     Ok(values) => {
-                                        if let Some((promise, method, watchdog)) = running_calls.remove(&id) {
+                                        if let Some(RunningCall { promise, method, watchdog, .. }) = running_calls.remove(&id) {
                                             if let Some(watchdog) = watchdog {
                                                 watchdog.abort();
                                             }
@@ -102,7 +111,7 @@ pub(crate) async fn run(
                                 }
                             }
                             call = mailbox.recv(), if open && running.len() < max => {
-                                let Some(Call { method, args, promise, _queued }) = call else {
+                                let Some(Call { method, args, promise, _queued, retries_left }) = call else {
                                     // Every handle is gone: finish what runs, then stop.
                                     open = false;
                                     continue;
@@ -111,6 +120,7 @@ pub(crate) async fn run(
                                 if promise.is_settled() {
                                     continue; // cancelled while queued
                                 }
+                                let retry = (retries_left > 0).then(|| (args.clone(), retries_left));
                                 let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
                                     Ok(args) => args,
                                     Err(e) => {
@@ -126,7 +136,7 @@ pub(crate) async fn run(
                                 let mut results = result_slots(&method);
                                 promise.mark_started();
                                 let watchdog = watch_deadline(&shared, &promise, &method);
-                                running_calls.insert(id, (promise, method, watchdog));
+                                running_calls.insert(id, RunningCall { promise, method, watchdog, retry });
                                 running.push(async move {
                                     let result = func
                                         .call_concurrent(accessor, &args, &mut results)
@@ -156,11 +166,26 @@ pub(crate) async fn run(
                             actor: actor.to_string(),
                             cause,
                         };
-                        for (promise, _, watchdog) in running_calls.into_values() {
-                            if let Some(watchdog) = watchdog {
+                        for lost in running_calls.into_values() {
+                            if let Some(watchdog) = lost.watchdog {
                                 watchdog.abort();
                             }
-                            promise.resolve(Err(error.clone()));
+                            // Retried calls go to the back of the queue.
+                            let failed = match lost.retry {
+                                Some((args, left)) => Call::retry(
+                                    &shared,
+                                    options.my_mailbox.as_ref(),
+                                    lost.method,
+                                    args,
+                                    lost.promise,
+                                    left,
+                                )
+                                .err(),
+                                None => Some(lost.promise),
+                            };
+                            if let Some(promise) = failed {
+                                promise.resolve(Err(error.clone()));
+                            }
                         }
                         shared.running.store(0, Ordering::Release);
                         continue;
@@ -173,7 +198,7 @@ pub(crate) async fn run(
                 bury(
                     &shared,
                     &mut mailbox,
-                    running_calls.into_values().map(|(promise, ..)| promise),
+                    running_calls.into_values().map(|call| call.promise),
                 );
             }
             return;

@@ -80,6 +80,7 @@ async fn worker(
             args,
             promise,
             _queued,
+            retries_left,
         }) = call
         else {
             return; // every handle is gone and the queue is empty
@@ -88,6 +89,7 @@ async fn worker(
         if promise.is_settled() {
             continue; // cancelled while queued
         }
+        let retry = (retries_left > 0).then(|| args.clone());
         let args = match lower_args(&mut store, args) {
             Ok(args) => args,
             Err(e) => {
@@ -131,10 +133,24 @@ async fn worker(
                 {
                     // Only this instance is replaced; the others keep serving.
                     tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
-                    promise.resolve(Err(Error::ActorRestarted {
-                        actor: shared.name.to_string(),
-                        cause,
-                    }));
+                    let failed = match retry {
+                        Some(args) => Call::retry(
+                            &shared,
+                            options.my_mailbox.as_ref(),
+                            method,
+                            args,
+                            promise,
+                            retries_left,
+                        )
+                        .err(),
+                        None => Some(promise),
+                    };
+                    if let Some(promise) = failed {
+                        promise.resolve(Err(Error::ActorRestarted {
+                            actor: shared.name.to_string(),
+                            cause,
+                        }));
+                    }
                     match instantiate(&shared, &options, Role::ThreadedActor).await {
                         Ok((new_store, new_funcs)) => {
                             (store, funcs) = (new_store, new_funcs);

@@ -147,6 +147,14 @@ impl Guest for Faulty {
         rounds
     }
 
+    fn crash_once(marker: String) -> String {
+        if std::fs::metadata(&marker).is_ok() {
+            return "survived".into();
+        }
+        std::fs::write(&marker, "crashed once").expect("write the marker");
+        panic!("crash-once: crashing the first time");
+    }
+
     fn read_file(path: String) -> Result<String, String> {
         std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
     }

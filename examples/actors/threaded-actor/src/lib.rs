@@ -28,6 +28,14 @@ impl Guest for ThreadedActor {
         sleep(Duration::from_millis(millis));
     }
 
+    fn crash_once(marker: String) -> String {
+        if std::fs::metadata(&marker).is_ok() {
+            return "survived".into();
+        }
+        std::fs::write(&marker, "crashed once").expect("write the marker");
+        panic!("crash-once: crashing the first time");
+    }
+
     fn crash() {
         panic!("crash: crashing on purpose");
     }
