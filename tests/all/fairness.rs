@@ -16,13 +16,13 @@ async fn a_spinning_actor_does_not_starve_a_sleeping_one_on_one_thread() {
     let sleeper = load(&rt, "async-actor")
         .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
         .unwrap();
-    let spin = spinner.call("spin", (3_000u64,)).unwrap();
+    let spin = spinner.call("spin", (4_000u64,)).unwrap();
     // Give the spinner the thread first.
     tokio::task::yield_now().await;
 
     let start = Instant::now();
     let refs: Vec<_> = (0..50)
-        .map(|_| sleeper.call_typed::<u32>("run-task", (200u64,)).unwrap())
+        .map(|_| sleeper.call_typed::<u32>("run-task", (1_000u64,)).unwrap())
         .collect();
     for r in refs {
         r.await.unwrap();
@@ -39,7 +39,7 @@ async fn a_spinning_actor_does_not_starve_a_sleeping_one_on_one_thread() {
         .await
         .unwrap();
     assert_eq!(peak, 50);
-    eprintln!("50 x sleep(200 ms) beside a spinning actor on one thread: {latency:?}");
+    eprintln!("50 x sleep(1 s) beside a spinning actor on one thread: {latency:?}");
     // (Awaited, not `get`: blocking would stop the one thread.)
     let spun = tokio::time::timeout(PATIENCE, spin).await.unwrap();
     assert!(matches!(spun, Ok(wactor::Val::U64(_))));
