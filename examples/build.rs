@@ -174,12 +174,20 @@ fn componentize_py(target_dir: &Path) -> PathBuf {
     let venv = target_dir.join("py-venv");
     let tool = venv.join("bin").join("componentize-py");
     let marker = venv.join(COMPONENTIZE_PY);
-    if tool.exists() && marker.exists() {
+    // A virtual environment has its own path baked in: one moved with its
+    // target directory is there but does not run, so check that it runs.
+    let runs = || {
+        Command::new(&tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if marker.exists() && runs() {
         return tool;
     }
     let python = env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
     let status = Command::new(&python)
-        .args(["-m", "venv"])
+        .args(["-m", "venv", "--clear"])
         .arg(&venv)
         .status()
         .unwrap_or_else(|e| panic!("cannot run python3 to build the Python examples: {e}"));
