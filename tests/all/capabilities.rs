@@ -128,3 +128,16 @@ fn a_missing_directory_is_refused_at_spawn() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_cannot_open_a_connection() {
+    let rt = runtime();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let actor = load(&rt, "faulty").spawn(ActorOptions::new()).unwrap();
+    let why = failed_with(call(&actor, "connect", (address.as_str(),)).await);
+    eprintln!("connect refused in the guest: {why}");
+    // Nothing reached the host's listener.
+    assert!(listener.accept().is_err(), "the guest connected: {why}");
+}

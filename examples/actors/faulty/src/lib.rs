@@ -155,6 +155,12 @@ impl Guest for Faulty {
         panic!("crash-once: crashing the first time");
     }
 
+    fn connect(address: String) -> Result<(), String> {
+        std::net::TcpStream::connect(&address)
+            .map(drop)
+            .map_err(|e| format!("{address}: {e}"))
+    }
+
     fn read_file(path: String) -> Result<String, String> {
         std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
     }
