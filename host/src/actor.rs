@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -166,6 +166,20 @@ impl ActorOptions {
         self
     }
 
+    /// What an actor spawned by this one gets of these options: the
+    /// components, directories, environment and output streams. Limits,
+    /// names and arguments are the spawner's to choose anew.
+    pub(crate) fn inherited(&self) -> ActorOptions {
+        ActorOptions {
+            stdout: self.stdout.clone(),
+            stderr: self.stderr.clone(),
+            components: self.components.clone(),
+            dirs: self.dirs.clone(),
+            env: self.env.clone(),
+            ..ActorOptions::default()
+        }
+    }
+
     /// The guest's command-line arguments (WASI `args`), e.g. for a driver.
     pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.args = args.into_iter().map(Into::into).collect();
@@ -207,7 +221,7 @@ impl Call {
             method,
             args,
             promise,
-            _queued: Queued::enter(shared),
+            _queued: Queued::enter(shared).0,
             retries_left: retries_left - 1,
         };
         sender
@@ -220,9 +234,10 @@ impl Call {
 pub(crate) struct Queued(Arc<ActorShared>);
 
 impl Queued {
-    fn enter(shared: &Arc<ActorShared>) -> Self {
-        shared.queued.fetch_add(1, Ordering::AcqRel);
-        Queued(shared.clone())
+    /// Counts one more queued call; also returns how many were queued before.
+    fn enter(shared: &Arc<ActorShared>) -> (Self, usize) {
+        let before = shared.queued.fetch_add(1, Ordering::AcqRel);
+        (Queued(shared.clone()), before)
     }
 }
 
@@ -243,7 +258,7 @@ pub(crate) struct ActorShared {
     max_pending_calls: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
     max_restarts: i64,
-    restarts: std::sync::atomic::AtomicU64,
+    restarts: AtomicU64,
     max_task_retries: u32,
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
@@ -265,7 +280,7 @@ impl ActorShared {
             call_deadline: options.call_deadline,
             max_restarts: options.max_restarts,
             max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
-            restarts: std::sync::atomic::AtomicU64::new(0),
+            restarts: AtomicU64::new(0),
             id,
             name,
             running: AtomicUsize::new(0),
@@ -415,11 +430,15 @@ impl ActorHandle {
             .clone();
         let args = args.into_args();
         method.check_args(&args)?;
+        self.enqueue(method, args)
+    }
+
+    /// Queues a call whose arguments were checked against `method`.
+    fn enqueue(&self, method: Arc<Method>, args: Vec<Arg>) -> Result<ObjectRef> {
         if self.shared.death().is_some() {
             return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
         }
-        let queued = self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let slot = Queued(self.shared.clone());
+        let (slot, queued) = Queued::enter(&self.shared);
         if let Some(limit) = self.shared.max_pending_calls
             && queued >= limit
         {
@@ -488,12 +507,14 @@ impl ActorHandle {
         args: &str,
         refs: &[ObjectRef],
     ) -> Result<ObjectRef> {
-        let found = self
+        let method = self
             .shared
             .component
-            .method_named(&self.shared.name, method)?;
-        let args = found.args_from_json(args, refs)?;
-        self.call(method, args)
+            .method_named(&self.shared.name, method)?
+            .clone();
+        // Read against the signature, so already checked.
+        let args = method.args_from_json(args, refs)?;
+        self.enqueue(method, args)
     }
 
     /// Kills the actor: running and queued calls, and every later call,

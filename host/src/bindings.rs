@@ -15,7 +15,7 @@ use std::time::Duration;
 use wasmtime::component::{ComponentType, Lift, Linker, Lower, Resource, ResourceType};
 use wasmtime::{AsContextMut, StoreContextMut};
 
-use crate::actor::{ActorHandle, ActorOptions};
+use crate::actor::ActorHandle;
 use crate::error::Error;
 use crate::json;
 use crate::object_ref::{ObjectRef, Outcome};
@@ -285,12 +285,7 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
             let chosen = state.env.component(component.as_deref());
             // Spawned actors get what their spawner has: the same components,
             // directories, environment and output streams.
-            let mut spawn_options = ActorOptions::new()
-                .stdout(state.env.stdout.clone())
-                .stderr(state.env.stderr.clone());
-            spawn_options.components = (*state.env.components).clone();
-            spawn_options.dirs = (*state.env.dirs).clone();
-            spawn_options.env = (*state.env.vars).clone();
+            let mut spawn_options = (*state.env.children).clone();
             if let Some(name) = options.name {
                 spawn_options = spawn_options.name(name);
             }

@@ -6,7 +6,6 @@
 //! Output is the one thing chosen per actor ([`GuestOutput`]), so tests and
 //! embedders can read what an actor printed.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
@@ -214,11 +213,9 @@ pub(crate) enum Role {
 #[derive(Clone)]
 pub(crate) struct GuestEnv {
     pub(crate) own: ActorComponent,
-    pub(crate) components: Arc<BTreeMap<String, ActorComponent>>,
-    pub(crate) stdout: GuestOutput,
-    pub(crate) stderr: GuestOutput,
-    pub(crate) dirs: Arc<Vec<Preopen>>,
-    pub(crate) vars: Arc<Vec<(String, String)>>,
+    /// The options actors spawned by this guest start from
+    /// ([`ActorOptions::inherited`]).
+    pub(crate) children: Arc<ActorOptions>,
 }
 
 impl GuestEnv {
@@ -227,8 +224,9 @@ impl GuestEnv {
         let Some(name) = name else {
             return Ok(self.own.clone());
         };
-        self.components.get(name).cloned().ok_or_else(|| {
-            let names: Vec<_> = self.components.keys().cloned().collect();
+        let components = &self.children.components;
+        components.get(name).cloned().ok_or_else(|| {
+            let names: Vec<_> = components.keys().cloned().collect();
             let available = if names.is_empty() {
                 "none".to_string()
             } else {

@@ -99,11 +99,7 @@ pub(crate) async fn instantiate(
     let engine = component.runtime.engine();
     let env = GuestEnv {
         own: shared.component.clone(),
-        components: Arc::new(options.components.clone()),
-        stdout: options.stdout.clone(),
-        stderr: options.stderr.clone(),
-        dirs: Arc::new(options.dirs.clone()),
-        vars: Arc::new(options.env.clone()),
+        children: Arc::new(options.inherited()),
     };
     let my_mailbox = options
         .my_mailbox
