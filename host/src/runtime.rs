@@ -39,6 +39,7 @@ pub struct RuntimeBuilder {
     task_pool_size: Option<usize>,
     time_slice: Option<Duration>,
     lag_warning: Duration,
+    copy_on_write: bool,
 }
 
 /// The default [`RuntimeBuilder::lag_warning`].
@@ -57,6 +58,7 @@ impl Default for RuntimeBuilder {
             task_pool_size: None,
             time_slice: Some(DEFAULT_TIME_SLICE),
             lag_warning: DEFAULT_LAG_WARNING,
+            copy_on_write: true,
         }
     }
 }
@@ -140,6 +142,21 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Whether a new instance maps its initial linear memory copy-on-write
+    /// from the compiled component (default: yes, as wasmtime does) rather
+    /// than copying the data segments in.
+    ///
+    /// Copy-on-write shares the image's pages between instances, which
+    /// matters for guests with megabytes of initial data (a Python guest's
+    /// interpreter snapshot). Copying avoids a memory mapping per instance,
+    /// and the cross-core TLB flush that comes with it, so small guests
+    /// spawn faster with it off when many actors start at once (see
+    /// `docs/benchmarks.md`).
+    pub fn copy_on_write(mut self, enabled: bool) -> Self {
+        self.copy_on_write = enabled;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
@@ -151,6 +168,7 @@ impl RuntimeBuilder {
             .wasm_component_model_async(true)
             .concurrency_support(true)
             .epoch_interruption(self.time_slice.is_some());
+        config.memory_init_cow(self.copy_on_write);
         if self.pooling {
             let n = self.max_instances;
             let mut pool = PoolingAllocationConfig::default();
@@ -160,7 +178,13 @@ impl RuntimeBuilder {
                 .total_core_instances(n.saturating_mul(4))
                 .total_memories(n)
                 .total_tables(n.saturating_mul(4))
-                .total_stacks(n.min(1000));
+                // A fiber stack per instance: an instance runs guest code on
+                // at most one at a time, and a store that yields at a time
+                // slice keeps its stack. With fewer stacks than instances, a
+                // burst of spawns all yielding at one epoch tick would run
+                // out and trap. Stacks are reserved address space; only the
+                // pages a guest touches become resident.
+                .total_stacks(n);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;

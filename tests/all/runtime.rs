@@ -75,3 +75,36 @@ fn max_concurrency_zero_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("max_concurrency"), "{err}");
 }
+
+#[test]
+fn instances_copy_their_initial_memory_when_copy_on_write_is_off() {
+    let rt = Runtime::builder().copy_on_write(false).build().unwrap();
+    let counter = rt.load(wactor_examples::COUNTER).unwrap();
+    let (a, b) = (
+        counter.spawn(ActorOptions::new()).unwrap(),
+        counter.spawn(ActorOptions::new()).unwrap(),
+    );
+    a.call("add", (5i64,)).unwrap();
+    let a_total: i64 = a.call_typed("add", (1i64,)).unwrap().get(None).unwrap();
+    let b_total: i64 = b.call_typed("add", (1i64,)).unwrap().get(None).unwrap();
+    assert_eq!((a_total, b_total), (6, 1));
+}
+
+/// Thousands of actors spawned at once all start inside one time slice, and
+/// all yield at the next epoch tick with a fiber stack each: the pool has a
+/// stack per instance, so none of them traps for want of one.
+#[test]
+fn a_burst_of_spawns_beyond_a_thousand_actors_all_answer() {
+    let n = 3000;
+    let rt = Runtime::builder().max_instances(n + 10).build().unwrap();
+    let counter = rt.load(wactor_examples::COUNTER).unwrap();
+    let actors: Vec<_> = (0..n)
+        .map(|_| counter.spawn(ActorOptions::new()).unwrap())
+        .collect();
+    let refs: Vec<_> = actors
+        .iter()
+        .map(|a| a.call("add", (1i64,)).unwrap())
+        .collect();
+    let totals = wactor::get_all(&refs, None).unwrap();
+    assert!(totals.iter().all(|v| *v == wactor::Val::S64(1)));
+}
