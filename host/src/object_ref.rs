@@ -62,8 +62,33 @@ struct Slot {
 }
 
 enum State {
-    Pending(Vec<Waker>),
+    Pending(Waiters),
     Ready(Outcome),
+}
+
+/// Who waits for a pending slot. Most refs have one awaiting task and no
+/// blocked thread, so neither costs an allocation or a syscall per call.
+#[derive(Default)]
+struct Waiters {
+    first: Option<Waker>,
+    more: Vec<Waker>,
+    /// Threads blocked in [`ObjectRef::get`]; the condvar is notified only
+    /// if there are any (a notify is a futex syscall even with no waiter).
+    blocked: usize,
+}
+
+impl Waiters {
+    fn add(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(first) if first.will_wake(waker) => {}
+            Some(_) => {
+                if !self.more.iter().any(|w| w.will_wake(waker)) {
+                    self.more.push(waker.clone());
+                }
+            }
+        }
+    }
 }
 
 impl Slot {
@@ -85,7 +110,7 @@ impl ObjectRef {
         };
         let slot = Arc::new(Slot {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            state: Mutex::new(State::Pending(Vec::new())),
+            state: Mutex::new(State::Pending(Waiters::default())),
             resolved: Condvar::new(),
             call,
         });
@@ -145,9 +170,15 @@ impl ObjectRef {
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = self.slot.lock();
         loop {
-            if let State::Ready(outcome) = &*state {
-                return outcome.clone();
+            let waiters = match &mut *state {
+                State::Ready(outcome) => return outcome.clone(),
+                State::Pending(waiters) => waiters,
+            };
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(Error::Timeout(timeout.unwrap_or_default()));
             }
+            waiters.blocked += 1;
             state = match deadline {
                 None => self
                     .slot
@@ -155,10 +186,6 @@ impl ObjectRef {
                     .wait(state)
                     .unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(Error::Timeout(timeout.unwrap_or_default()));
-                    }
                     self.slot
                         .resolved
                         .wait_timeout(state, deadline - now)
@@ -166,6 +193,9 @@ impl ObjectRef {
                         .0
                 }
             };
+            if let State::Pending(waiters) = &mut *state {
+                waiters.blocked -= 1;
+            }
         }
     }
 
@@ -202,10 +232,8 @@ impl ObjectRef {
     fn register(&self, waker: &Waker) -> bool {
         match &mut *self.slot.lock() {
             State::Ready(_) => true,
-            State::Pending(wakers) => {
-                if !wakers.iter().any(|w| w.will_wake(waker)) {
-                    wakers.push(waker.clone());
-                }
+            State::Pending(waiters) => {
+                waiters.add(waker);
                 false
             }
         }
@@ -229,10 +257,8 @@ impl Future for ObjectRef {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         match &mut *self.slot.lock() {
             State::Ready(outcome) => Poll::Ready(outcome.clone()),
-            State::Pending(wakers) => {
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
+            State::Pending(waiters) => {
+                waiters.add(cx.waker());
                 Poll::Pending
             }
         }
@@ -291,19 +317,24 @@ impl Drop for Promise {
 }
 
 fn fill(slot: &Slot, outcome: Outcome) {
-    let wakers = {
+    let waiters = {
         let mut state = slot.lock();
         match &mut *state {
             State::Ready(_) => return,
-            State::Pending(wakers) => {
-                let wakers = std::mem::take(wakers);
+            State::Pending(waiters) => {
+                let waiters = std::mem::take(waiters);
                 *state = State::Ready(outcome);
-                wakers
+                waiters
             }
         }
     };
-    slot.resolved.notify_all();
-    for waker in wakers {
+    if waiters.blocked > 0 {
+        slot.resolved.notify_all();
+    }
+    if let Some(first) = waiters.first {
+        first.wake();
+    }
+    for waker in waiters.more {
         waker.wake();
     }
 }

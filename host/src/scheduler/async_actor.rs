@@ -16,7 +16,6 @@
 //! run on it; otherwise the actor is dead and every running, queued and later
 //! call gets the trap as its cause.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -26,8 +25,10 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
 
+use wasmtime::component::Val;
+
 use super::{
-    bury, death_cause, instantiate, lower_args, outcome, result_slots, settle, watch_deadline,
+    bury, death_cause, instantiate, lower_args, outcome, plain_args, settle, watch_deadline,
 };
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::component::Method;
@@ -36,9 +37,50 @@ use crate::object_ref::Promise;
 use crate::sandbox::Role;
 use crate::value::Arg;
 
-/// The calls running on the instance, by id: each call's promise, method,
-/// and deadline watchdog.
-type RunningCalls = HashMap<u64, RunningCall>;
+/// The calls running on the instance, by slot: each call's promise,
+/// method, and deadline watchdog.
+type RunningCalls = Slab<RunningCall>;
+
+/// A vector whose freed slots are reused: a call's slot number travels
+/// with its future, so finding the call again is an index, not a hash.
+struct Slab<T> {
+    entries: Vec<Option<T>>,
+    free: Vec<usize>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Self {
+        Slab {
+            entries: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, value: T) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.entries[i] = Some(value);
+                i
+            }
+            None => {
+                self.entries.push(Some(value));
+                self.entries.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> Option<T> {
+        let value = self.entries.get_mut(i)?.take();
+        if value.is_some() {
+            self.free.push(i);
+        }
+        value
+    }
+
+    fn into_values(self) -> impl Iterator<Item = T> {
+        self.entries.into_iter().flatten()
+    }
+}
 
 struct RunningCall {
     promise: Promise,
@@ -81,7 +123,10 @@ pub(crate) async fn run(
             let event_loop = store
                 .run_concurrent(async |accessor| -> wasmtime::Result<()> {
                     let mut running = FuturesUnordered::new();
-                    let mut next_id = 0u64;
+                    // One death watch for the whole loop: making a fresh one
+                    // at every turn would register and drop a waiter per call.
+                    let death = dead.wait_for(|dead| *dead);
+                    tokio::pin!(death);
                     loop {
                         shared.running.store(running.len(), Ordering::Release);
                         if !open && running.is_empty() {
@@ -89,16 +134,16 @@ pub(crate) async fn run(
                         }
                         tokio::select! {
                             biased;
-                            _ = dead.wait_for(|dead| *dead) => return Ok(()),
+                            _ = &mut death => return Ok(()),
                             Some((id, result)) = running.next(), if !running.is_empty() => {
-                                let result: wasmtime::Result<Vec<_>> = result;
+                                let result: wasmtime::Result<Option<Val>> = result;
                                 match result {
-                                    Ok(values) => {
-                                        if let Some(RunningCall { promise, method, watchdog, .. }) = running_calls.remove(&id) {
+                                    Ok(value) => {
+                                        if let Some(RunningCall { promise, method, watchdog, .. }) = running_calls.remove(id) {
                                             if let Some(watchdog) = watchdog {
                                                 watchdog.abort();
                                             }
-                                            let out = outcome(actor, &method, values);
+                                            let out = outcome(actor, &method, value);
                                             accessor.with(|mut store| {
                                                 // A call finished, so no guest was stuck
                                                 // computing: the lag watch starts over.
@@ -111,38 +156,49 @@ pub(crate) async fn run(
                                 }
                             }
                             call = mailbox.recv(), if open && running.len() < max => {
-                                let Some(Call { method, args, promise, _queued, retries_left }) = call else {
+                                let Some(call) = call else {
                                     // Every handle is gone: finish what runs, then stop.
                                     open = false;
                                     continue;
                                 };
-                                drop(_queued); // started: no longer waiting
-                                if promise.is_settled() {
-                                    continue; // cancelled while queued
-                                }
-                                let retry = (retries_left > 0).then(|| (args.clone(), retries_left));
-                                let args = match accessor.with(|mut store| lower_args(&mut store, args)) {
-                                    Ok(args) => args,
-                                    Err(e) => {
-                                        promise.resolve(Err(Error::InvalidRequest(format!(
-                                            "cannot pass the arguments of `{}`: {e}", method.name()
-                                        ))));
-                                        continue;
+                                // Start this call and whatever else is queued, up to
+                                // the free slots, in one turn of the loop.
+                                let mut next = Some(call);
+                                while let Some(Call { method, args, promise, _queued, retries_left }) = next.take() {
+                                    if running.len() + 1 < max {
+                                        next = mailbox.try_recv().ok();
                                     }
-                                };
-                                let id = next_id;
-                                next_id += 1;
-                                let func = funcs[method.index];
-                                let mut results = result_slots(&method);
-                                promise.mark_started();
-                                let watchdog = watch_deadline(&shared, &promise, &method);
-                                running_calls.insert(id, RunningCall { promise, method, watchdog, retry });
-                                running.push(async move {
-                                    let result = func
-                                        .call_concurrent(accessor, &args, &mut results)
-                                        .await;
-                                    (id, result.map(|()| results))
-                                });
+                                    drop(_queued); // started: no longer waiting
+                                    if promise.is_settled() {
+                                        continue; // cancelled while queued
+                                    }
+                                    let retry = (retries_left > 0).then(|| (args.clone(), retries_left));
+                                    let args = match plain_args(args) {
+                                        Ok(vals) => Ok(vals),
+                                        Err(args) => accessor.with(|mut store| lower_args(&mut store, args)),
+                                    };
+                                    let args = match args {
+                                        Ok(args) => args,
+                                        Err(e) => {
+                                            promise.resolve(Err(Error::InvalidRequest(format!(
+                                                "cannot pass the arguments of `{}`: {e}", method.name()
+                                            ))));
+                                            continue;
+                                        }
+                                    };
+                                    let func = funcs[method.index];
+                                    let returns = method.result().is_some();
+                                    promise.mark_started();
+                                    let watchdog = watch_deadline(&shared, &promise, &method);
+                                    let id = running_calls.insert(RunningCall { promise, method, watchdog, retry });
+                                    running.push(async move {
+                                        let mut results = [Val::Bool(false)];
+                                        let slots = &mut results[..usize::from(returns)];
+                                        let result = func.call_concurrent(accessor, &args, slots).await;
+                                        let [value] = results;
+                                        (id, result.map(|()| returns.then_some(value)))
+                                    });
+                                }
                             }
                         }
                     }

@@ -154,17 +154,12 @@ pub(crate) async fn instantiate(
     Ok((store, funcs))
 }
 
-/// Slots for a method's results, overwritten by the call.
-pub(crate) fn result_slots(method: &Method) -> Vec<Val> {
-    vec![Val::Bool(false); usize::from(method.result().is_some())]
-}
-
 /// Turns what the guest returned into what the caller gets: the value, the
 /// `ok` payload of a `result` (its `err` payload becomes
 /// [`Error::MethodFailed`]), or `()` (an empty tuple) for no result.
-pub(crate) fn outcome(actor: &str, method: &Method, results: Vec<Val>) -> Outcome {
+pub(crate) fn outcome(actor: &str, method: &Method, result: Option<Val>) -> Outcome {
     let unit = || Val::Tuple(Vec::new());
-    let Some(value) = results.into_iter().next() else {
+    let Some(value) = result else {
         return Ok(unit());
     };
     match (method.result(), value) {
@@ -176,6 +171,21 @@ pub(crate) fn outcome(actor: &str, method: &Method, results: Vec<Val>) -> Outcom
         }),
         (_, value) => Ok(value),
     }
+}
+
+/// The arguments as plain values, if none is an [`ObjectRef`] (the common
+/// case, which needs no store); otherwise the arguments back.
+pub(crate) fn plain_args(args: Vec<Arg>) -> std::result::Result<Vec<Val>, Vec<Arg>> {
+    if args.iter().any(|a| matches!(a, Arg::Ref(_))) {
+        return Err(args);
+    }
+    Ok(args
+        .into_iter()
+        .filter_map(|a| match a {
+            Arg::Val(v) => Some(v),
+            Arg::Ref(_) => None,
+        })
+        .collect())
 }
 
 /// Turns the arguments of a call into values of `store`: an [`ObjectRef`]

@@ -21,8 +21,10 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use wasmtime::component::Val;
+
 use super::{
-    bury, death_cause, instantiate, lower_args, outcome, result_slots, settle, watch_deadline,
+    bury, death_cause, instantiate, lower_args, outcome, plain_args, settle, watch_deadline,
 };
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::error::{DeathCause, Error};
@@ -35,11 +37,23 @@ pub(crate) async fn run(
 ) {
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
+        // One instance (the default) needs no shared queue and no task of
+        // its own: this task is its worker. Spawning is then one task, and a
+        // call costs no lock.
+        if shared.max_concurrency == 1 {
+            let mut queue = Queue::Own(mailbox);
+            worker(shared.clone(), &mut queue, &options).await;
+            if shared.death().is_some() {
+                bury(&shared, queue.receiver().await.as_mut(), []);
+            }
+            return;
+        }
         let queue = Arc::new(Mutex::new(mailbox));
         let mut workers = JoinSet::new();
         for replica in 0..shared.max_concurrency {
+            let (shared, queue, options) = (shared.clone(), queue.clone(), options.clone());
             workers.spawn(
-                worker(shared.clone(), queue.clone(), options.clone())
+                async move { worker(shared, &mut Queue::Shared(queue), &options).await }
                     .instrument(tracing::debug_span!("replica", replica)),
             );
         }
@@ -56,12 +70,43 @@ pub(crate) async fn run(
     .await
 }
 
-async fn worker(
-    shared: Arc<ActorShared>,
-    queue: Arc<Mutex<mpsc::UnboundedReceiver<Call>>>,
-    options: ActorOptions,
-) {
-    let (mut store, mut funcs) = match instantiate(&shared, &options, Role::ThreadedActor).await {
+/// Where a worker takes its calls from: the mailbox itself when it is the
+/// only worker, else the mailbox shared by the pool.
+enum Queue {
+    Own(mpsc::UnboundedReceiver<Call>),
+    Shared(Arc<Mutex<mpsc::UnboundedReceiver<Call>>>),
+}
+
+/// The receiver of a [`Queue`], locked if it is shared.
+enum Receiver<'a> {
+    Own(&'a mut mpsc::UnboundedReceiver<Call>),
+    Shared(tokio::sync::MutexGuard<'a, mpsc::UnboundedReceiver<Call>>),
+}
+
+impl Receiver<'_> {
+    fn as_mut(&mut self) -> &mut mpsc::UnboundedReceiver<Call> {
+        match self {
+            Receiver::Own(rx) => rx,
+            Receiver::Shared(guard) => guard,
+        }
+    }
+}
+
+impl Queue {
+    async fn receiver(&mut self) -> Receiver<'_> {
+        match self {
+            Queue::Own(rx) => Receiver::Own(rx),
+            Queue::Shared(shared) => Receiver::Shared(shared.lock().await),
+        }
+    }
+
+    async fn recv(&mut self) -> Option<Call> {
+        self.receiver().await.as_mut().recv().await
+    }
+}
+
+async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOptions) {
+    let (mut store, mut funcs) = match instantiate(&shared, options, Role::ThreadedActor).await {
         Ok(ready) => ready,
         Err(cause) => {
             shared.die(cause);
@@ -69,11 +114,14 @@ async fn worker(
         }
     };
     let mut dead = shared.watch_death();
+    // One death watch for the worker's life, not one per call.
+    let death = dead.wait_for(|dead| *dead);
+    tokio::pin!(death);
     loop {
         let call = tokio::select! {
             biased;
-            _ = dead.wait_for(|dead| *dead) => return,
-            call = async { queue.lock().await.recv().await } => call,
+            _ = &mut death => return,
+            call = queue.recv() => call,
         };
         let Some(Call {
             method,
@@ -90,7 +138,7 @@ async fn worker(
             continue; // cancelled while queued
         }
         let retry = (retries_left > 0).then(|| args.clone());
-        let args = match lower_args(&mut store, args) {
+        let args = match plain_args(args).or_else(|args| lower_args(&mut store, args)) {
             Ok(args) => args,
             Err(e) => {
                 promise.resolve(Err(Error::InvalidRequest(format!(
@@ -101,7 +149,8 @@ async fn worker(
             }
         };
         let func = funcs[method.index];
-        let mut results = result_slots(&method);
+        let returns = method.result().is_some();
+        let mut results = [Val::Bool(false)];
         promise.mark_started();
         // Counted down on every way out of this call (finish, kill, trap).
         let _running = Running::enter(&shared);
@@ -110,20 +159,21 @@ async fn worker(
         store.data_mut().lag.reset();
         let result = tokio::select! {
             biased;
-            _ = dead.wait_for(|dead| *dead) => {
+            _ = &mut death => {
                 // Killed mid-call: dropping the call leaves this instance
                 // unusable, which is fine, as it is never used again.
                 promise.resolve(Err(shared.died_error()));
                 return;
             }
-            result = func.call_async(&mut store, &args, &mut results) => result,
+            result = func.call_async(&mut store, &args, &mut results[..usize::from(returns)]) => result,
         };
         if let Some(watchdog) = watchdog {
             watchdog.abort();
         }
         match result {
             Ok(()) => {
-                let out = outcome(&shared.name, &method, results);
+                let [value] = results;
+                let out = outcome(&shared.name, &method, returns.then_some(value));
                 settle(&mut store, promise, out);
             }
             Err(trap) => {
@@ -151,7 +201,7 @@ async fn worker(
                             cause,
                         }));
                     }
-                    match instantiate(&shared, &options, Role::ThreadedActor).await {
+                    match instantiate(&shared, options, Role::ThreadedActor).await {
                         Ok((new_store, new_funcs)) => {
                             (store, funcs) = (new_store, new_funcs);
                             continue;
