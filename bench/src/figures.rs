@@ -1,0 +1,312 @@
+//! The figures both sides report, and the table that puts them side by side.
+//!
+//! A figure is known by its key; `bench/ray/workloads.py` reports the same
+//! keys in the same units, so the two sides meet only here.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Which way a figure improves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// One workload: its key, what the table calls it, its unit, which way is
+/// better, and the target issue 5 sets for wactor, if any.
+pub struct Workload {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub unit: &'static str,
+    pub better: Better,
+    pub target: Option<f64>,
+}
+
+/// Every workload, in table order.
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        key: "sleep50_async",
+        title: "50 x sleep(1 s), one async actor",
+        unit: "s",
+        better: Better::Lower,
+        target: None,
+    },
+    Workload {
+        key: "sleep50_mc10",
+        title: "50 x sleep(1 s), max_concurrency 10",
+        unit: "s",
+        better: Better::Lower,
+        target: None,
+    },
+    Workload {
+        key: "sleep10k_default",
+        title: "10,000 x sleep(1 s), default max_concurrency",
+        unit: "s",
+        better: Better::Lower,
+        target: None,
+    },
+    Workload {
+        key: "sleep10k_mc10k",
+        title: "10,000 x sleep(1 s), max_concurrency 10,000",
+        unit: "s",
+        better: Better::Lower,
+        target: Some(1.2),
+    },
+    Workload {
+        key: "sync_round_trip",
+        title: "1:1 sync round trip (median)",
+        unit: "us",
+        better: Better::Lower,
+        target: Some(10.0),
+    },
+    Workload {
+        key: "batched_sync",
+        title: "1:1 batched trivial calls, sync actor",
+        unit: "calls/s",
+        better: Better::Higher,
+        target: None,
+    },
+    Workload {
+        key: "batched_async",
+        title: "batched trivial calls, async actor",
+        unit: "calls/s",
+        better: Better::Higher,
+        target: Some(300_000.0),
+    },
+    Workload {
+        key: "nn_2x2",
+        title: "n:n, 2 callers x 2 actors",
+        unit: "calls/s",
+        better: Better::Higher,
+        target: None,
+    },
+    Workload {
+        key: "actor_creation",
+        title: "actor creation (spawn + first call)",
+        unit: "actors/s",
+        better: Better::Higher,
+        target: Some(20_000.0),
+    },
+    Workload {
+        key: "idle_actor_rss",
+        title: "RSS per idle actor",
+        unit: "KiB",
+        better: Better::Lower,
+        target: Some(64.0),
+    },
+    Workload {
+        key: "inflight_call_mem",
+        title: "memory per in-flight async call",
+        unit: "KiB",
+        better: Better::Lower,
+        target: Some(4.0),
+    },
+    Workload {
+        key: "guest_to_guest",
+        title: "actor-to-actor call (awaited, 1:1)",
+        unit: "us",
+        better: Better::Lower,
+        target: None,
+    },
+];
+
+/// Looks a workload up by key.
+pub fn workload(key: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|w| w.key == key)
+}
+
+/// One measured figure.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    pub value: f64,
+    /// How it was measured (counts, spread, what the guest saw).
+    pub detail: String,
+}
+
+impl Figure {
+    pub fn to_json(&self, key: &str) -> serde_json::Value {
+        let unit = workload(key).map_or("", |w| w.unit);
+        serde_json::json!({ "value": self.value, "unit": unit, "detail": self.detail })
+    }
+
+    pub fn from_json(value: &serde_json::Value) -> Option<Figure> {
+        Some(Figure {
+            value: value.get("value")?.as_f64()?,
+            detail: value
+                .get("detail")
+                .and_then(|d| d.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        })
+    }
+}
+
+/// Reads the `figures` object of a results file (ours or Ray's).
+pub fn read_figures(json: &serde_json::Value) -> BTreeMap<String, Figure> {
+    json.get("figures")
+        .and_then(|f| f.as_object())
+        .map(|figures| {
+            figures
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), Figure::from_json(v)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A number as people read it: thousands separated, three significant
+/// digits below 100.
+pub fn human(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v.abs() >= 100.0 {
+        let n = v.round() as i64;
+        let digits = n.abs().to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if n < 0 {
+            out.insert(0, '-');
+        }
+        out
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// How many times better wactor is than Ray on `w` (above 1: wactor wins).
+pub fn advantage(w: &Workload, wactor: f64, ray: f64) -> Option<f64> {
+    if wactor <= 0.0 || ray <= 0.0 {
+        return None;
+    }
+    Some(match w.better {
+        Better::Lower => ray / wactor,
+        Better::Higher => wactor / ray,
+    })
+}
+
+/// Whether `value` meets the workload's target (`None` when it has none).
+pub fn meets_target(w: &Workload, value: f64) -> Option<bool> {
+    let target = w.target?;
+    Some(match w.better {
+        Better::Lower => value <= target,
+        Better::Higher => value >= target,
+    })
+}
+
+fn target_text(w: &Workload) -> String {
+    match (w.target, w.better) {
+        (None, _) => String::new(),
+        (Some(t), Better::Lower) => format!("<= {}", human(t)),
+        (Some(t), Better::Higher) => format!(">= {}", human(t)),
+    }
+}
+
+/// The side-by-side table, as Markdown (it reads as plain text too).
+pub fn table(wactor: &BTreeMap<String, Figure>, ray: Option<&BTreeMap<String, Figure>>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| workload | unit | wactor | Ray 2.60 | wactor vs Ray | target | met |"
+    );
+    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | :---: |");
+    for w in WORKLOADS {
+        let ours = wactor.get(w.key);
+        if ours.is_none() && ray.is_none_or(|r| !r.contains_key(w.key)) {
+            continue;
+        }
+        let theirs = ray.and_then(|r| r.get(w.key));
+        let cell = |f: Option<&Figure>| f.map_or_else(|| "-".to_string(), |f| human(f.value));
+        let ratio = match (ours, theirs) {
+            (Some(o), Some(t)) => advantage(w, o.value, t.value)
+                .map_or_else(|| "-".into(), |a| format!("{} x better", human(a))),
+            _ => "-".into(),
+        };
+        let met = match ours.and_then(|o| meets_target(w, o.value)) {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            w.title,
+            w.unit,
+            cell(ours),
+            cell(theirs),
+            ratio,
+            target_text(w),
+            met
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_numbers_group_thousands_and_keep_three_digits() {
+        assert_eq!(human(1_234_567.4), "1,234,567");
+        assert_eq!(human(315.0), "315");
+        assert_eq!(human(12.345), "12.3");
+        assert_eq!(human(1.0049), "1.00");
+        assert_eq!(human(0.01234), "0.012");
+    }
+
+    #[test]
+    fn the_ratio_says_how_many_times_better_wactor_is_either_way() {
+        let latency = workload("sync_round_trip").unwrap();
+        assert_eq!(advantage(latency, 5.0, 700.0), Some(140.0));
+        let rate = workload("batched_async").unwrap();
+        assert_eq!(advantage(rate, 300_000.0, 1_500.0), Some(200.0));
+        assert_eq!(advantage(rate, 0.0, 1_500.0), None);
+    }
+
+    #[test]
+    fn targets_are_met_in_the_better_direction_only() {
+        let rss = workload("idle_actor_rss").unwrap();
+        assert_eq!(meets_target(rss, 64.0), Some(true));
+        assert_eq!(meets_target(rss, 65.0), Some(false));
+        let spawn = workload("actor_creation").unwrap();
+        assert_eq!(meets_target(spawn, 19_999.0), Some(false));
+        assert_eq!(meets_target(workload("nn_2x2").unwrap(), 1.0), None);
+    }
+
+    #[test]
+    fn the_table_lists_a_figure_only_one_side_has() {
+        let mut ours = BTreeMap::new();
+        ours.insert(
+            "sync_round_trip".to_string(),
+            Figure {
+                value: 4.0,
+                detail: String::new(),
+            },
+        );
+        let mut theirs = BTreeMap::new();
+        theirs.insert(
+            "actor_creation".to_string(),
+            Figure {
+                value: 2.5,
+                detail: String::new(),
+            },
+        );
+        let text = table(&ours, Some(&theirs));
+        assert!(
+            text.contains("| 1:1 sync round trip (median) | us | 4.00 | - | - | <= 10.0 | yes |")
+        );
+        assert!(text.contains("| actor creation (spawn + first call) | actors/s | - | 2.50 |"));
+        assert!(!text.contains("RSS per idle actor"));
+    }
+}

@@ -1,0 +1,365 @@
+//! The wactor side of each workload, through the embedding API.
+//!
+//! Each workload runs in a process of its own (see `main.rs`), so a memory
+//! figure is not skewed by what an earlier workload left behind. Callers are
+//! tokio tasks, as in a service that embeds wactor; the Ray side's callers
+//! are its driver and caller actors.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures::future::try_join_all;
+use wactor::{ActorComponent, ActorHandle, ActorOptions, GuestOutput, Runtime};
+use wasmtime::component::Val;
+
+use crate::figures::Figure;
+
+/// How big the workloads are.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    /// How long each sleeping call sleeps.
+    pub sleep: Duration,
+    /// How long each rate is measured (after a warm-up of a third of it).
+    pub window: Duration,
+    /// How many actors the creation and idle-memory workloads spawn.
+    pub actors: u32,
+    /// How many calls the 10k workloads make.
+    pub many_calls: u32,
+    /// Calls of the guest-to-guest loop.
+    pub peer_calls: u32,
+}
+
+impl Scale {
+    /// The full run: the sizes of Ray's own benchmarks.
+    pub const FULL: Scale = Scale {
+        sleep: Duration::from_secs(1),
+        window: Duration::from_secs(2),
+        actors: 10_000,
+        many_calls: 10_000,
+        peer_calls: 20_000,
+    };
+
+    /// `--quick`: the same code paths in seconds, for CI.
+    pub const QUICK: Scale = Scale {
+        sleep: Duration::from_millis(100),
+        window: Duration::from_millis(300),
+        actors: 1_000,
+        many_calls: 2_000,
+        peer_calls: 2_000,
+    };
+}
+
+/// The batch size of the batched workloads (Ray's benchmarks use 1,000).
+const BATCH: usize = 1000;
+
+/// A runtime big enough for every workload.
+fn runtime(scale: Scale) -> Result<Runtime> {
+    Ok(Runtime::builder()
+        .max_instances(scale.actors + 100)
+        .build()?)
+}
+
+fn quiet() -> ActorOptions {
+    ActorOptions::new().stdout(GuestOutput::Discard)
+}
+
+/// Runs the workload `key` and returns its figure.
+pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
+    let rt = runtime(scale)?;
+    match key {
+        "sleep50_async" => sleeps(&rt, 50, None, scale).await,
+        "sleep50_mc10" => sleeps(&rt, 50, Some(10), scale).await,
+        "sleep10k_default" => sleeps(&rt, scale.many_calls, None, scale).await,
+        "sleep10k_mc10k" => {
+            sleeps(
+                &rt,
+                scale.many_calls,
+                Some(scale.many_calls as usize),
+                scale,
+            )
+            .await
+        }
+        "sync_round_trip" => sync_round_trip(&rt, scale).await,
+        "batched_sync" => batched(&rt, wactor_examples::COUNTER, "add", scale).await,
+        "batched_async" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
+        "nn_2x2" => n_to_n(&rt, scale).await,
+        "actor_creation" => actor_creation(&rt, scale).await,
+        "idle_actor_rss" => idle_actor_rss(&rt, scale).await,
+        "inflight_call_mem" => inflight_call_mem(&rt, scale).await,
+        "guest_to_guest" => guest_to_guest(&rt, scale).await,
+        other => bail!("unknown workload `{other}`"),
+    }
+}
+
+/// `n` calls of `run-task(sleep)` on one async actor, submitted at once;
+/// the wall time until all are back. The actor answers one ping first, so
+/// its instantiation is not timed (as in Ray's benchmarks).
+async fn sleeps(rt: &Runtime, n: u32, mc: Option<usize>, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::ASYNC_ACTOR)?;
+    let mut options = quiet();
+    if let Some(mc) = mc {
+        options = options.max_concurrency(mc);
+    }
+    let actor = component.spawn(options)?;
+    actor.call("ping", vec![Val::U64(0)])?.await?;
+    let millis = Val::U64(scale.sleep.as_millis() as u64);
+    let start = Instant::now();
+    let refs = (0..n)
+        .map(|_| actor.call("run-task", vec![millis.clone()]))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    let submitted = start.elapsed();
+    try_join_all(refs).await?;
+    let wall = start.elapsed();
+    let peak = actor.call("peak-concurrency", ())?.await?;
+    Ok(Figure {
+        value: wall.as_secs_f64(),
+        detail: format!(
+            "{n} x run-task({} ms), max_concurrency {}; submitting took {:.1} ms; \
+             the guest saw at most {} in flight",
+            scale.sleep.as_millis(),
+            actor.max_concurrency(),
+            submitted.as_secs_f64() * 1e3,
+            wactor::to_json(&peak),
+        ),
+    })
+}
+
+/// Calls `round` again and again for `window` (after a warm-up); returns
+/// how many calls were made and the time they took.
+async fn for_window<F, Fut>(window: Duration, mut round: F) -> Result<(u64, Duration)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<u64>>,
+{
+    let warm = Instant::now();
+    while warm.elapsed() < window / 3 {
+        round().await?;
+    }
+    let start = Instant::now();
+    let mut calls = 0;
+    while start.elapsed() < window {
+        calls += round().await?;
+    }
+    Ok((calls, start.elapsed()))
+}
+
+/// Call, await, repeat, on a threaded (sync) counter; the median of the
+/// individually timed round trips.
+async fn sync_round_trip(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let actor = rt.load(wactor_examples::COUNTER)?.spawn(quiet())?;
+    let round_trip = || async {
+        let start = Instant::now();
+        actor.call("add", vec![Val::S64(1)])?.await?;
+        anyhow::Ok(start.elapsed())
+    };
+    let warm = Instant::now();
+    while warm.elapsed() < scale.window / 3 {
+        round_trip().await?;
+    }
+    let mut times = Vec::with_capacity(1 << 20);
+    let start = Instant::now();
+    while start.elapsed() < scale.window {
+        times.push(round_trip().await?);
+    }
+    let (calls, took) = (times.len(), start.elapsed());
+    times.sort_unstable();
+    let pick = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    Ok(Figure {
+        value: pick(0.5),
+        detail: format!(
+            "{calls} round trips of counter.add in {:.2} s ({:.0} calls/s); p10 {:.2} us, p90 {:.2} us, p99 {:.2} us",
+            took.as_secs_f64(),
+            calls as f64 / took.as_secs_f64(),
+            pick(0.1),
+            pick(0.9),
+            pick(0.99),
+        ),
+    })
+}
+
+/// Batches of 1,000 trivial calls on one actor, each batch awaited whole.
+async fn batched(rt: &Runtime, path: &str, method: &str, scale: Scale) -> Result<Figure> {
+    let component = rt.load(path)?;
+    let actor = component.spawn(quiet())?;
+    let arg = match component.method(method).map(|m| m.signature()) {
+        Some(sig) if sig.contains("s64") => Val::S64(1),
+        _ => Val::U64(1),
+    };
+    let (calls, took) = for_window(scale.window, || batch(&actor, method, &arg)).await?;
+    Ok(Figure {
+        value: calls as f64 / took.as_secs_f64(),
+        detail: format!(
+            "{calls} calls of {}.{method} in batches of {BATCH}, {:.2} s",
+            component.name(),
+            took.as_secs_f64()
+        ),
+    })
+}
+
+/// One batch of `BATCH` calls, awaited.
+async fn batch(actor: &ActorHandle, method: &str, arg: &Val) -> Result<u64> {
+    let refs = (0..BATCH)
+        .map(|_| actor.call(method, vec![arg.clone()]))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    for r in refs {
+        r.await?;
+    }
+    Ok(BATCH as u64)
+}
+
+/// Two callers (tokio tasks), each sending batches round-robin to the same
+/// two threaded actors; the aggregate rate.
+async fn n_to_n(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::COUNTER)?;
+    let servers = [component.spawn(quiet())?, component.spawn(quiet())?];
+    let start = Instant::now();
+    let callers = (0..2).map(|_| {
+        let servers = servers.clone();
+        tokio::spawn(async move {
+            for_window(scale.window, || {
+                let refs = (0..BATCH)
+                    .map(|i| servers[i % 2].call("add", vec![Val::S64(1)]))
+                    .collect::<wactor::Result<Vec<_>>>();
+                async move {
+                    for r in refs? {
+                        r.await?;
+                    }
+                    Ok(BATCH as u64)
+                }
+            })
+            .await
+        })
+    });
+    let mut calls = 0;
+    for caller in callers.collect::<Vec<_>>() {
+        calls += caller.await??.0;
+    }
+    let wall = start.elapsed().as_secs_f64() - scale.window.as_secs_f64() / 3.0;
+    Ok(Figure {
+        value: calls as f64 / wall,
+        detail: format!(
+            "2 caller tasks x 2 counter actors, batches of {BATCH} round-robin; {calls} calls in {wall:.2} s"
+        ),
+    })
+}
+
+/// Spawns `actors` threaded actors and waits until each answered a call.
+async fn spawn_and_ping(component: &ActorComponent, actors: u32) -> Result<Vec<ActorHandle>> {
+    let handles = (0..actors)
+        .map(|_| component.spawn(quiet()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    let refs = handles
+        .iter()
+        .map(|a| a.call("value", ()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    try_join_all(refs).await?;
+    Ok(handles)
+}
+
+async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::COUNTER)?;
+    // Warm the allocator's slots and the code once, as Ray's runs do.
+    drop(spawn_and_ping(&component, 10).await?);
+    let start = Instant::now();
+    let actors = spawn_and_ping(&component, scale.actors).await?;
+    let wall = start.elapsed();
+    Ok(Figure {
+        value: f64::from(scale.actors) / wall.as_secs_f64(),
+        detail: format!(
+            "{} counter actors spawned and each answered a call in {:.3} s",
+            actors.len(),
+            wall.as_secs_f64()
+        ),
+    })
+}
+
+/// The resident set of this process, in KiB.
+pub fn rss_kib() -> Result<f64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS in /proc/self/status")?;
+    let kib: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS without a number")?
+        .parse()?;
+    Ok(kib)
+}
+
+/// The growth of the process's RSS per actor, for actors that answered one
+/// call and now sit idle.
+async fn idle_actor_rss(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::COUNTER)?;
+    drop(spawn_and_ping(&component, 10).await?);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_kib()?;
+    let actors = spawn_and_ping(&component, scale.actors).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib()?;
+    let per = (after - before) / f64::from(scale.actors);
+    Ok(Figure {
+        value: per,
+        detail: format!(
+            "{} idle counter actors: process RSS {:.1} MiB -> {:.1} MiB (everything: instances, stores, tasks, handles)",
+            actors.len(),
+            before / 1024.0,
+            after / 1024.0
+        ),
+    })
+}
+
+/// The growth of RSS per call while `many_calls` calls sleep at once on one
+/// async actor.
+async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::ASYNC_ACTOR)?;
+    let n = scale.many_calls;
+    let actor = component.spawn(quiet().max_concurrency(n as usize))?;
+    // Warm the instance with a few concurrent calls, then measure from there.
+    try_join_all((0..10).map(|_| actor.call("run-task", vec![Val::U64(1)]).unwrap())).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_kib()?;
+    let sleep = (scale.sleep * 3).as_millis() as u64;
+    let refs = (0..n)
+        .map(|_| actor.call("run-task", vec![Val::U64(sleep)]))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    let mut peak = before;
+    while !refs.iter().all(|r| r.is_ready()) {
+        peak = peak.max(rss_kib()?);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    try_join_all(refs).await?;
+    let seen = actor.call("peak-concurrency", ())?.await?;
+    Ok(Figure {
+        value: (peak - before) / f64::from(n),
+        detail: format!(
+            "{n} x run-task({sleep} ms) on one async actor (the guest saw {} at once): \
+             peak RSS {:.1} MiB over {:.1} MiB idle (refs, queued calls and guest tasks together)",
+            wactor::to_json(&seen),
+            peak / 1024.0,
+            before / 1024.0
+        ),
+    })
+}
+
+/// `pipeline.call-peer(n)`: an actor spawns a peer and awaits `n` calls to
+/// it one after another; the guest times them.
+async fn guest_to_guest(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let actor = rt.load(wactor_examples::PIPELINE)?.spawn(quiet())?;
+    let n = scale.peer_calls;
+    actor.call("call-peer", vec![Val::U32(100)])?.await?;
+    let nanos = match actor.call("call-peer", vec![Val::U32(n)])?.await? {
+        Val::U64(nanos) => nanos,
+        other => bail!("call-peer returned {other:?}"),
+    };
+    let per = nanos as f64 / f64::from(n) / 1e3;
+    Ok(Figure {
+        value: per,
+        detail: format!(
+            "{n} sequential awaited calls from one async actor to another, timed in the guest: {:.1} ms",
+            nanos as f64 / 1e6
+        ),
+    })
+}
