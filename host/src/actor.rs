@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -192,8 +192,9 @@ pub(crate) struct Call {
     pub(crate) method: Arc<Method>,
     pub(crate) args: Vec<Arg>,
     pub(crate) promise: Promise,
-    /// Counts the call as queued until it is taken apart or dropped.
-    pub(crate) _queued: Queued,
+    /// Counts the call as queued until it is taken apart or dropped, when
+    /// the actor limits its queue (the count is kept for that alone).
+    pub(crate) _queued: Option<Queued>,
     /// How many more times the call may be run again if its instance dies
     /// under it and the actor is restarted.
     pub(crate) retries_left: u32,
@@ -221,7 +222,7 @@ impl Call {
             method,
             args,
             promise,
-            _queued: Queued::enter(shared).0,
+            _queued: Queued::enter(shared).map(|(slot, _)| slot),
             retries_left: retries_left - 1,
         };
         sender
@@ -234,10 +235,13 @@ impl Call {
 pub(crate) struct Queued(Arc<ActorShared>);
 
 impl Queued {
-    /// Counts one more queued call; also returns how many were queued before.
-    fn enter(shared: &Arc<ActorShared>) -> (Self, usize) {
+    /// Counts one more queued call if the actor limits its queue; also
+    /// returns how many were queued before. Without a limit nothing is
+    /// counted: the count would cost two contended atomics per call.
+    fn enter(shared: &Arc<ActorShared>) -> Option<(Self, usize)> {
+        shared.max_pending_calls?;
         let before = shared.queued.fetch_add(1, Ordering::AcqRel);
-        (Queued(shared.clone()), before)
+        Some((Queued(shared.clone()), before))
     }
 }
 
@@ -247,12 +251,26 @@ impl Drop for Queued {
     }
 }
 
+/// A value alone on its cache line (64 bytes on x86-64 and most arm64).
+#[repr(align(64))]
+pub(crate) struct CacheLine<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// What the handles and the scheduler of one actor share.
 pub(crate) struct ActorShared {
     pub(crate) id: u64,
     pub(crate) name: Arc<str>,
     /// Calls running now (started, not finished), kept by the scheduler.
-    pub(crate) running: AtomicUsize,
+    /// On a cache line of its own: the scheduler writes it at every call,
+    /// and callers on other cores read the fields around it at every call.
+    pub(crate) running: CacheLine<AtomicUsize>,
     /// Calls queued (submitted, not yet started).
     queued: AtomicUsize,
     max_pending_calls: Option<usize>,
@@ -263,6 +281,8 @@ pub(crate) struct ActorShared {
     pub(crate) component: ActorComponent,
     pub(crate) max_concurrency: usize,
     death: Mutex<Option<DeathCause>>,
+    /// Whether `death` is set: read on every call without taking the lock.
+    died: AtomicBool,
     /// Flips to `true` once, when the actor dies; schedulers watch it to stop
     /// at once rather than after the call in progress.
     dead: watch::Sender<bool>,
@@ -283,12 +303,13 @@ impl ActorShared {
             restarts: AtomicU64::new(0),
             id,
             name,
-            running: AtomicUsize::new(0),
+            running: CacheLine(AtomicUsize::new(0)),
             queued: AtomicUsize::new(0),
             max_pending_calls: options.max_pending_calls,
             component,
             max_concurrency,
             death: Mutex::new(None),
+            died: AtomicBool::new(false),
             dead: watch::Sender::new(false),
         }
     }
@@ -300,12 +321,16 @@ impl ActorShared {
             if death.is_none() {
                 tracing::debug!(actor = %self.name, %cause, "actor died");
                 *death = Some(cause);
+                self.died.store(true, Ordering::Release);
             }
         }
         self.dead.send_replace(true);
     }
 
     pub(crate) fn death(&self) -> Option<DeathCause> {
+        if !self.died.load(Ordering::Acquire) {
+            return None;
+        }
         self.death.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -438,8 +463,8 @@ impl ActorHandle {
         if self.shared.death().is_some() {
             return Ok(ObjectRef::resolved(Err(self.shared.died_error())));
         }
-        let (slot, queued) = Queued::enter(&self.shared);
-        if let Some(limit) = self.shared.max_pending_calls
+        let (slot, queued) = Queued::enter(&self.shared).unzip();
+        if let (Some(limit), Some(queued)) = (self.shared.max_pending_calls, queued)
             && queued >= limit
         {
             return Err(Error::Backpressure {

@@ -127,8 +127,12 @@ pub(crate) async fn run(
                     // at every turn would register and drop a waiter per call.
                     let death = dead.wait_for(|dead| *dead);
                     tokio::pin!(death);
+                    let mut published = usize::MAX;
                     loop {
-                        shared.running.store(running.len(), Ordering::Release);
+                        if running.len() != published {
+                            published = running.len();
+                            shared.running.store(published, Ordering::Release);
+                        }
                         if !open && running.is_empty() {
                             return Ok(());
                         }
