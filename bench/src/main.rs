@@ -41,6 +41,10 @@ struct Args {
     /// Ray's figures (from `bench/ray/workloads.py`), for the side-by-side table.
     #[arg(long)]
     ray: Option<PathBuf>,
+    /// Run nothing: print the table of figures read from this file (written
+    /// by an earlier `--json`), e.g. with `--ray`.
+    #[arg(long, conflicts_with_all = ["only", "json", "one"])]
+    table: Option<PathBuf>,
     /// Run one workload in this process and print its figure as JSON.
     #[arg(long, hide = true)]
     one: Option<String>,
@@ -74,9 +78,14 @@ fn main() -> Result<()> {
             );
         }
     }
-    let me = std::env::current_exe()?;
     let mut ours = BTreeMap::new();
-    for w in WORKLOADS {
+    if let Some(path) = &args.table {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading wactor's figures from {}", path.display()))?;
+        ours = read_figures(&serde_json::from_str(&text)?);
+    }
+    let me = std::env::current_exe()?;
+    for w in WORKLOADS.iter().filter(|_| args.table.is_none()) {
         if !args.only.is_empty() && !args.only.iter().any(|k| k == w.key) {
             continue;
         }
@@ -130,8 +139,18 @@ fn main() -> Result<()> {
     };
     println!();
     println!("{}", machine());
+    if args.quick {
+        println!(
+            "quick mode: sleeps of {} ms, {} calls for the 10,000-call rows, {} actors, \
+             {:.1} s windows; not comparable to Ray's figures or to the targets",
+            scale.sleep.as_millis(),
+            scale.many_calls,
+            scale.actors,
+            scale.window.as_secs_f64()
+        );
+    }
     println!();
-    print!("{}", table(&ours, ray.as_ref()));
+    print!("{}", table(&ours, ray.as_ref(), !args.quick));
     Ok(())
 }
 
