@@ -21,94 +21,156 @@ pub struct Workload {
     pub unit: &'static str,
     pub better: Better,
     pub target: Option<f64>,
+    /// The Ray figure it is compared with, if any.
+    pub ray: Option<&'static str>,
+    /// Run only when asked for by `--only` (a diagnostic, not a table row).
+    pub extra: bool,
 }
+
+impl Workload {
+    const fn new(
+        key: &'static str,
+        title: &'static str,
+        unit: &'static str,
+        better: Better,
+    ) -> Self {
+        Workload {
+            key,
+            title,
+            unit,
+            better,
+            target: None,
+            ray: Some(key),
+            extra: false,
+        }
+    }
+
+    const fn target(mut self, target: f64) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// Compared with Ray's figure `key` (`None`: with nothing).
+    const fn vs(mut self, key: Option<&'static str>) -> Self {
+        self.ray = key;
+        self
+    }
+
+    const fn extra(mut self) -> Self {
+        self.extra = true;
+        self
+    }
+}
+
+use Better::{Higher, Lower};
 
 /// Every workload, in table order.
 pub const WORKLOADS: &[Workload] = &[
-    Workload {
-        key: "sleep50_async",
-        title: "50 x sleep(1 s), one async actor",
-        unit: "s",
-        better: Better::Lower,
-        target: None,
-    },
-    Workload {
-        key: "sleep50_mc10",
-        title: "50 x sleep(1 s), max_concurrency 10",
-        unit: "s",
-        better: Better::Lower,
-        target: None,
-    },
-    Workload {
-        key: "sleep10k_default",
-        title: "10,000 x sleep(1 s), default max_concurrency",
-        unit: "s",
-        better: Better::Lower,
-        target: None,
-    },
-    Workload {
-        key: "sleep10k_mc10k",
-        title: "10,000 x sleep(1 s), max_concurrency 10,000",
-        unit: "s",
-        better: Better::Lower,
-        target: Some(1.2),
-    },
-    Workload {
-        key: "sync_round_trip",
-        title: "1:1 sync round trip (median)",
-        unit: "us",
-        better: Better::Lower,
-        target: Some(10.0),
-    },
-    Workload {
-        key: "batched_sync",
-        title: "1:1 batched trivial calls, sync actor",
-        unit: "calls/s",
-        better: Better::Higher,
-        target: None,
-    },
-    Workload {
-        key: "batched_async",
-        title: "batched trivial calls, async actor",
-        unit: "calls/s",
-        better: Better::Higher,
-        target: Some(300_000.0),
-    },
-    Workload {
-        key: "nn_2x2",
-        title: "n:n, 2 callers x 2 actors",
-        unit: "calls/s",
-        better: Better::Higher,
-        target: None,
-    },
-    Workload {
-        key: "actor_creation",
-        title: "actor creation (spawn + first call)",
-        unit: "actors/s",
-        better: Better::Higher,
-        target: Some(20_000.0),
-    },
-    Workload {
-        key: "idle_actor_rss",
-        title: "RSS per idle actor",
-        unit: "KiB",
-        better: Better::Lower,
-        target: Some(64.0),
-    },
-    Workload {
-        key: "inflight_call_mem",
-        title: "memory per in-flight async call",
-        unit: "KiB",
-        better: Better::Lower,
-        target: Some(4.0),
-    },
-    Workload {
-        key: "guest_to_guest",
-        title: "actor-to-actor call (awaited, 1:1)",
-        unit: "us",
-        better: Better::Lower,
-        target: None,
-    },
+    Workload::new(
+        "sleep50_async",
+        "50 x sleep(1 s), one async actor",
+        "s",
+        Lower,
+    ),
+    Workload::new(
+        "sleep50_mc10",
+        "50 x sleep(1 s), max_concurrency 10",
+        "s",
+        Lower,
+    ),
+    Workload::new(
+        "sleep10k_default",
+        "10,000 x sleep(1 s), default max_concurrency",
+        "s",
+        Lower,
+    ),
+    Workload::new(
+        "sleep10k_mc10k",
+        "10,000 x sleep(1 s), max_concurrency 10,000",
+        "s",
+        Lower,
+    )
+    .target(1.2),
+    Workload::new(
+        "sync_round_trip",
+        "1:1 sync round trip (median)",
+        "us",
+        Lower,
+    )
+    .target(10.0),
+    Workload::new(
+        "batched_sync",
+        "1:1 batched trivial calls, sync actor",
+        "calls/s",
+        Higher,
+    ),
+    Workload::new(
+        "batched_async",
+        "batched trivial calls, async actor",
+        "calls/s",
+        Higher,
+    )
+    .target(300_000.0),
+    Workload::new("nn_2x2", "n:n, 2 callers x 2 actors", "calls/s", Higher),
+    Workload::new(
+        "actor_creation",
+        "actor creation (spawn + first call)",
+        "actors/s",
+        Higher,
+    )
+    .target(20_000.0),
+    Workload::new(
+        "actor_creation_copy",
+        "actor creation, copy_on_write(false)",
+        "actors/s",
+        Higher,
+    )
+    .target(20_000.0)
+    .vs(Some("actor_creation")),
+    Workload::new(
+        "py_actor_creation",
+        "Python actor creation (componentize-py)",
+        "actors/s",
+        Higher,
+    )
+    .vs(Some("actor_creation")),
+    Workload::new(
+        "py_actor_creation_copy",
+        "Python actor creation, copy_on_write(false)",
+        "actors/s",
+        Higher,
+    )
+    .vs(Some("actor_creation"))
+    .extra(),
+    Workload::new("idle_actor_rss", "RSS per idle actor", "KiB", Lower).target(64.0),
+    Workload::new(
+        "py_idle_actor_rss",
+        "RSS per idle Python actor (componentize-py)",
+        "KiB",
+        Lower,
+    )
+    .vs(Some("idle_actor_rss")),
+    Workload::new(
+        "py_idle_actor_rss_copy",
+        "RSS per idle Python actor, copy_on_write(false)",
+        "KiB",
+        Lower,
+    )
+    .vs(Some("idle_actor_rss"))
+    .extra(),
+    Workload::new(
+        "inflight_call_mem",
+        "memory per in-flight async call",
+        "KiB",
+        Lower,
+    )
+    .target(4.0),
+    Workload::new(
+        "guest_to_guest",
+        "actor-to-actor call (awaited, 1:1)",
+        "us",
+        Lower,
+    ),
 ];
 
 /// Looks a workload up by key.
@@ -227,10 +289,10 @@ pub fn table(
     let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | :---: |");
     for w in WORKLOADS {
         let ours = wactor.get(w.key);
-        if ours.is_none() && ray.is_none_or(|r| !r.contains_key(w.key)) {
+        let theirs = ray.zip(w.ray).and_then(|(r, key)| r.get(key));
+        if ours.is_none() && (theirs.is_none() || w.key != w.ray.unwrap_or_default()) {
             continue;
         }
-        let theirs = ray.and_then(|r| r.get(w.key));
         let cell = |f: Option<&Figure>| f.map_or_else(|| "-".to_string(), |f| human(f.value));
         let ratio = match (ours, theirs) {
             (Some(o), Some(t)) => advantage(w, o.value, t.value)

@@ -53,9 +53,10 @@ impl Scale {
 const BATCH: usize = 1000;
 
 /// A runtime big enough for every workload.
-fn runtime(scale: Scale) -> Result<Runtime> {
+fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
     Ok(Runtime::builder()
         .max_instances(scale.actors + 100)
+        .copy_on_write(!key.ends_with("_copy"))
         .build()?)
 }
 
@@ -65,7 +66,7 @@ fn quiet() -> ActorOptions {
 
 /// Runs the workload `key` and returns its figure.
 pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
-    let rt = runtime(scale)?;
+    let rt = runtime(scale, key)?;
     match key {
         "sleep50_async" => sleeps(&rt, 50, None, scale).await,
         "sleep50_mc10" => sleeps(&rt, 50, Some(10), scale).await,
@@ -83,10 +84,12 @@ pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "batched_sync" => batched(&rt, wactor_examples::COUNTER, "add", scale).await,
         "batched_async" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
         "nn_2x2" => n_to_n(&rt, scale).await,
-        "actor_creation" => actor_creation(&rt, scale).await,
+        "actor_creation" | "actor_creation_copy" => actor_creation(&rt, scale).await,
         "idle_actor_rss" => idle_actor_rss(&rt, scale).await,
         "inflight_call_mem" => inflight_call_mem(&rt, scale).await,
         "guest_to_guest" => guest_to_guest(&rt, scale).await,
+        "py_actor_creation" | "py_actor_creation_copy" => py_actor_creation(&rt, scale).await,
+        "py_idle_actor_rss" | "py_idle_actor_rss_copy" => py_idle_actor_rss(&rt, scale).await,
         other => bail!("unknown workload `{other}`"),
     }
 }
@@ -401,6 +404,70 @@ async fn guest_to_guest(rt: &Runtime, scale: Scale) -> Result<Figure> {
             runs[0] as f64 / 1e6,
             runs[1] as f64 / 1e6,
             runs[2] as f64 / 1e6,
+        ),
+    })
+}
+
+/// How many Python actors the Python workloads spawn (each is a CPython
+/// interpreter; Ray's figures come from 20 and 10 actor processes).
+fn python_actors(scale: Scale) -> u32 {
+    if scale.actors >= Scale::FULL.actors {
+        200
+    } else {
+        20
+    }
+}
+
+/// Python actors (componentize-py's `AsyncActor`) spawned at once, each
+/// answering a call.
+async fn py_actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::PY_ASYNC_ACTOR)?;
+    let warm = component.spawn(quiet())?;
+    warm.call("peak-concurrency", ())?.await?;
+    let n = python_actors(scale);
+    let start = Instant::now();
+    let actors = (0..n)
+        .map(|_| component.spawn(quiet()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    let refs = actors
+        .iter()
+        .map(|a| a.call("peak-concurrency", ()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    try_join_all(refs).await?;
+    let wall = start.elapsed();
+    Ok(Figure {
+        value: f64::from(n) / wall.as_secs_f64(),
+        detail: format!(
+            "{n} Python actors spawned and each answered a call in {:.3} s",
+            wall.as_secs_f64()
+        ),
+    })
+}
+
+/// The growth of RSS per idle Python actor.
+async fn py_idle_actor_rss(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let component = rt.load(wactor_examples::PY_ASYNC_ACTOR)?;
+    let warm = component.spawn(quiet())?;
+    warm.call("peak-concurrency", ())?.await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_kib()?;
+    let n = python_actors(scale);
+    let actors = (0..n)
+        .map(|_| component.spawn(quiet()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    let refs = actors
+        .iter()
+        .map(|a| a.call("peak-concurrency", ()))
+        .collect::<wactor::Result<Vec<_>>>()?;
+    try_join_all(refs).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib()?;
+    Ok(Figure {
+        value: (after - before) / f64::from(n),
+        detail: format!(
+            "{n} idle Python actors (a CPython interpreter each): process RSS {:.1} MiB -> {:.1} MiB",
+            before / 1024.0,
+            after / 1024.0
         ),
     })
 }
