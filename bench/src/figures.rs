@@ -166,6 +166,13 @@ pub const WORKLOADS: &[Workload] = &[
     )
     .target(4.0),
     Workload::new(
+        "inflight_call_mem_bare",
+        "memory per in-flight async call, bare wasmtime",
+        "KiB",
+        Lower,
+    )
+    .vs(Some("inflight_call_mem")),
+    Workload::new(
         "guest_to_guest",
         "actor-to-actor call (awaited, 1:1)",
         "us",

@@ -12,6 +12,7 @@
 //! another, so memory figures start from a fresh process and no workload
 //! competes with another for the two cores.
 
+mod bare;
 mod figures;
 mod workloads;
 
