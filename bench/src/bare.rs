@@ -106,3 +106,51 @@ pub async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
         ),
     })
 }
+
+/// `actors` stores instantiated one after another from one `InstancePre`
+/// on wactor's engine (pooling allocator, copy-on-write as configured),
+/// each answering `counter.value()`, all kept alive: the substrate's cost
+/// of an actor, without wactor's tasks, mailboxes and refs.
+pub async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    let engine = rt.engine();
+    let component = Component::from_file(engine, wactor_examples::COUNTER)?;
+    let mut linker = Linker::<Bare>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    linker.define_unknown_imports_as_traps(&component)?;
+    let pre = linker.instantiate_pre(&component)?;
+    let start_one = async || -> Result<Store<Bare>> {
+        let mut store = Store::new(
+            engine,
+            Bare {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = pre.instantiate_async(&mut store).await?;
+        let Some(value) = instance.get_func(&mut store, "value") else {
+            bail!("counter has no value");
+        };
+        let mut out = [Val::Bool(false)];
+        value.call_async(&mut store, &[], &mut out).await?;
+        Ok(store)
+    };
+    for _ in 0..10 {
+        start_one().await?;
+    }
+    let n = scale.actors;
+    let start = std::time::Instant::now();
+    let mut stores = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        stores.push(start_one().await?);
+    }
+    let wall = start.elapsed();
+    Ok(Figure {
+        value: f64::from(n) / wall.as_secs_f64(),
+        detail: format!(
+            "{n} counter instances (a store each, kept alive) instantiated and called once, \
+             one after another on one thread, no wactor: {:.3} s",
+            wall.as_secs_f64()
+        ),
+    })
+}

@@ -87,6 +87,7 @@ pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "actor_creation" | "actor_creation_copy" => actor_creation(&rt, scale).await,
         "idle_actor_rss" => idle_actor_rss(&rt, scale).await,
         "inflight_call_mem" => inflight_call_mem(&rt, scale).await,
+        "actor_creation_bare" => crate::bare::actor_creation(&rt, scale).await,
         "inflight_call_mem_bare" => crate::bare::inflight_call_mem(&rt, scale).await,
         "guest_to_guest" => guest_to_guest(&rt, scale).await,
         "py_actor_creation" | "py_actor_creation_copy" => py_actor_creation(&rt, scale).await,
