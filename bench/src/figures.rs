@@ -128,6 +128,13 @@ pub const WORKLOADS: &[Workload] = &[
     .target(20_000.0)
     .vs(Some("actor_creation")),
     Workload::new(
+        "async_actor_creation",
+        "async actor creation (spawn + first async call)",
+        "actors/s",
+        Higher,
+    )
+    .vs(Some("actor_creation")),
+    Workload::new(
         "actor_creation_bare",
         "actor creation, bare wasmtime (one thread)",
         "actors/s",

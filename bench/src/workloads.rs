@@ -84,7 +84,10 @@ pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "batched_sync" => batched(&rt, wactor_examples::COUNTER, "add", scale).await,
         "batched_async" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
         "nn_2x2" => n_to_n(&rt, scale).await,
-        "actor_creation" | "actor_creation_copy" => actor_creation(&rt, scale).await,
+        "actor_creation" | "actor_creation_copy" => {
+            actor_creation(&rt, scale, wactor_examples::COUNTER).await
+        }
+        "async_actor_creation" => actor_creation(&rt, scale, wactor_examples::ASYNC_ACTOR).await,
         "idle_actor_rss" => idle_actor_rss(&rt, scale).await,
         "inflight_call_mem" => inflight_call_mem(&rt, scale).await,
         "actor_creation_bare" => crate::bare::actor_creation(&rt, scale).await,
@@ -283,16 +286,20 @@ async fn spawn_and_ping(component: &ActorComponent, actors: u32) -> Result<Vec<A
     let handles = (0..actors)
         .map(|_| component.spawn(quiet()))
         .collect::<wactor::Result<Vec<_>>>()?;
+    // The counter's sync `value()`, or the async actor's `ping(0)`.
     let refs = handles
         .iter()
-        .map(|a| a.call("value", ()))
+        .map(|a| match component.method("value") {
+            Some(_) => a.call("value", Vec::<Val>::new()),
+            None => a.call("ping", vec![Val::U64(0)]),
+        })
         .collect::<wactor::Result<Vec<_>>>()?;
     try_join_all(refs).await?;
     Ok(handles)
 }
 
-async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
-    let component = rt.load(wactor_examples::COUNTER)?;
+async fn actor_creation(rt: &Runtime, scale: Scale, path: &str) -> Result<Figure> {
+    let component = rt.load(path)?;
     // Warm the allocator's slots and the code once, as Ray's runs do.
     drop(spawn_and_ping(&component, 10).await?);
     let start = Instant::now();
@@ -301,8 +308,9 @@ async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
     Ok(Figure {
         value: f64::from(scale.actors) / wall.as_secs_f64(),
         detail: format!(
-            "{} counter actors spawned and each answered a call in {:.3} s",
+            "{} {} actors spawned and each answered a call in {:.3} s",
             actors.len(),
+            component.name(),
             wall.as_secs_f64()
         ),
     })
