@@ -18,7 +18,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wactor::{ActorOptions, Runtime};
+use wactor::{ActorHandle, ActorOptions, Runtime};
 use wasmtime::Store;
 use wasmtime::component::{Component, Func, Linker, Val};
 
@@ -46,6 +46,18 @@ async fn bare(runtime: &Runtime, path: &str, name: &str) -> (Store<()>, Func) {
     (store, func)
 }
 
+/// An actor of the component at `path` that has answered one call of
+/// `method(arg)`, so instantiation is not measured.
+async fn warm_actor(runtime: &Runtime, path: &str, method: &str, arg: Val) -> ActorHandle {
+    let actor = runtime
+        .load(path)
+        .unwrap()
+        .spawn(ActorOptions::new())
+        .unwrap();
+    actor.call(method, vec![arg]).unwrap().await.unwrap();
+    actor
+}
+
 fn sync_calls(c: &mut Criterion) {
     let tokio = tokio::runtime::Runtime::new().unwrap();
     let runtime = tokio.block_on(async { Runtime::new() }).unwrap();
@@ -68,15 +80,12 @@ fn sync_calls(c: &mut Criterion) {
         })
     });
 
-    let actor = tokio.block_on(async {
-        let actor = runtime
-            .load(wactor_examples::COUNTER)
-            .unwrap()
-            .spawn(ActorOptions::new())
-            .unwrap();
-        actor.call("add", vec![Val::S64(1)]).unwrap().await.unwrap();
-        actor
-    });
+    let actor = tokio.block_on(warm_actor(
+        &runtime,
+        wactor_examples::COUNTER,
+        "add",
+        Val::S64(1),
+    ));
     group.bench_function("wactor_call_await", |b| {
         b.iter_custom(|iters| {
             let actor = actor.clone();
@@ -127,19 +136,12 @@ fn async_calls(c: &mut Criterion) {
         })
     });
 
-    let actor = tokio.block_on(async {
-        let actor = runtime
-            .load(wactor_examples::ASYNC_ACTOR)
-            .unwrap()
-            .spawn(ActorOptions::new())
-            .unwrap();
-        actor
-            .call("ping", vec![Val::U64(1)])
-            .unwrap()
-            .await
-            .unwrap();
-        actor
-    });
+    let actor = tokio.block_on(warm_actor(
+        &runtime,
+        wactor_examples::ASYNC_ACTOR,
+        "ping",
+        Val::U64(1),
+    ));
     group.bench_function("wactor_call_x1000", |b| {
         b.iter_custom(|iters| {
             let actor = actor.clone();

@@ -19,6 +19,22 @@ struct Bare {
     table: ResourceTable,
 }
 
+impl Bare {
+    /// A store on `engine` whose guest never yields: wactor's engine
+    /// interrupts at epoch ticks, and a bare store measures the call alone.
+    fn store(engine: &wasmtime::Engine) -> Store<Bare> {
+        let mut store = Store::new(
+            engine,
+            Bare {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        store.set_epoch_deadline(u64::MAX / 2);
+        store
+    }
+}
+
 impl WasiView for Bare {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -45,15 +61,7 @@ pub async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
                 Ok(())
             })
         })?;
-    let mut store = Store::new(
-        engine,
-        Bare {
-            wasi: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-        },
-    );
-    // wactor's engine interrupts at epoch ticks; this store never yields.
-    store.set_epoch_deadline(u64::MAX / 2);
+    let mut store = Bare::store(engine);
     let instance = linker.instantiate_async(&mut store, &component).await?;
     let Some(run_task) = instance.get_func(&mut store, "run-task") else {
         bail!("async-actor has no run-task");
@@ -119,14 +127,7 @@ pub async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
     linker.define_unknown_imports_as_traps(&component)?;
     let pre = linker.instantiate_pre(&component)?;
     let start_one = async || -> Result<Store<Bare>> {
-        let mut store = Store::new(
-            engine,
-            Bare {
-                wasi: WasiCtx::builder().build(),
-                table: ResourceTable::new(),
-            },
-        );
-        store.set_epoch_deadline(u64::MAX / 2);
+        let mut store = Bare::store(engine);
         let instance = pre.instantiate_async(&mut store).await?;
         let Some(value) = instance.get_func(&mut store, "value") else {
             bail!("counter has no value");

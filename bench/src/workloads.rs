@@ -85,16 +85,22 @@ pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "batched_async" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
         "nn_2x2" => n_to_n(&rt, scale).await,
         "actor_creation" | "actor_creation_copy" => {
-            actor_creation(&rt, scale, wactor_examples::COUNTER).await
+            actor_creation(&rt, wactor_examples::COUNTER, scale.actors).await
         }
-        "async_actor_creation" => actor_creation(&rt, scale, wactor_examples::ASYNC_ACTOR).await,
-        "idle_actor_rss" => idle_actor_rss(&rt, scale).await,
+        "async_actor_creation" => {
+            actor_creation(&rt, wactor_examples::ASYNC_ACTOR, scale.actors).await
+        }
+        "idle_actor_rss" => idle_actor_rss(&rt, wactor_examples::COUNTER, scale.actors).await,
         "inflight_call_mem" => inflight_call_mem(&rt, scale).await,
         "actor_creation_bare" => crate::bare::actor_creation(&rt, scale).await,
         "inflight_call_mem_bare" => crate::bare::inflight_call_mem(&rt, scale).await,
         "guest_to_guest" => guest_to_guest(&rt, scale).await,
-        "py_actor_creation" | "py_actor_creation_copy" => py_actor_creation(&rt, scale).await,
-        "py_idle_actor_rss" | "py_idle_actor_rss_copy" => py_idle_actor_rss(&rt, scale).await,
+        "py_actor_creation" | "py_actor_creation_copy" => {
+            actor_creation(&rt, wactor_examples::PY_ASYNC_ACTOR, python_actors(scale)).await
+        }
+        "py_idle_actor_rss" | "py_idle_actor_rss_copy" => {
+            idle_actor_rss(&rt, wactor_examples::PY_ASYNC_ACTOR, python_actors(scale)).await
+        }
         other => bail!("unknown workload `{other}`"),
     }
 }
@@ -286,27 +292,34 @@ async fn spawn_and_ping(component: &ActorComponent, actors: u32) -> Result<Vec<A
     let handles = (0..actors)
         .map(|_| component.spawn(quiet()))
         .collect::<wactor::Result<Vec<_>>>()?;
-    // The counter's sync `value()`, or the async actor's `ping(0)`.
+    // The counter's sync `value()`, the async actor's `ping(0)`, or the
+    // Python actor's `peak-concurrency()`.
+    let (method, args) = if component.method("value").is_some() {
+        ("value", vec![])
+    } else if component.method("ping").is_some() {
+        ("ping", vec![Val::U64(0)])
+    } else {
+        ("peak-concurrency", vec![])
+    };
     let refs = handles
         .iter()
-        .map(|a| match component.method("value") {
-            Some(_) => a.call("value", Vec::<Val>::new()),
-            None => a.call("ping", vec![Val::U64(0)]),
-        })
+        .map(|a| a.call(method, args.clone()))
         .collect::<wactor::Result<Vec<_>>>()?;
     try_join_all(refs).await?;
     Ok(handles)
 }
 
-async fn actor_creation(rt: &Runtime, scale: Scale, path: &str) -> Result<Figure> {
+/// `n` actors of the component at `path` spawned at once, each answering
+/// one call; the rate.
+async fn actor_creation(rt: &Runtime, path: &str, n: u32) -> Result<Figure> {
     let component = rt.load(path)?;
     // Warm the allocator's slots and the code once, as Ray's runs do.
     drop(spawn_and_ping(&component, 10).await?);
     let start = Instant::now();
-    let actors = spawn_and_ping(&component, scale.actors).await?;
+    let actors = spawn_and_ping(&component, n).await?;
     let wall = start.elapsed();
     Ok(Figure {
-        value: f64::from(scale.actors) / wall.as_secs_f64(),
+        value: f64::from(n) / wall.as_secs_f64(),
         detail: format!(
             "{} {} actors spawned and each answered a call in {:.3} s",
             actors.len(),
@@ -334,20 +347,22 @@ pub fn rss_kib() -> Result<f64> {
 
 /// The growth of the process's RSS per actor, for actors that answered one
 /// call and now sit idle.
-async fn idle_actor_rss(rt: &Runtime, scale: Scale) -> Result<Figure> {
-    let component = rt.load(wactor_examples::COUNTER)?;
+/// The growth of the process's RSS per actor, for `n` actors of the
+/// component at `path` that answered one call and now sit idle.
+async fn idle_actor_rss(rt: &Runtime, path: &str, n: u32) -> Result<Figure> {
+    let component = rt.load(path)?;
     drop(spawn_and_ping(&component, 10).await?);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = rss_kib()?;
-    let actors = spawn_and_ping(&component, scale.actors).await?;
+    let actors = spawn_and_ping(&component, n).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib()?;
-    let per = (after - before) / f64::from(scale.actors);
     Ok(Figure {
-        value: per,
+        value: (after - before) / f64::from(n),
         detail: format!(
-            "{} idle counter actors: process RSS {:.1} MiB -> {:.1} MiB (everything: instances, stores, tasks, handles)",
+            "{} idle {} actors: process RSS {:.1} MiB -> {:.1} MiB (everything: instances, stores, tasks, handles)",
             actors.len(),
+            component.name(),
             before / 1024.0,
             after / 1024.0
         ),
@@ -426,58 +441,4 @@ fn python_actors(scale: Scale) -> u32 {
     } else {
         20
     }
-}
-
-/// Python actors (componentize-py's `AsyncActor`) spawned at once, each
-/// answering a call.
-async fn py_actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
-    let component = rt.load(wactor_examples::PY_ASYNC_ACTOR)?;
-    let warm = component.spawn(quiet())?;
-    warm.call("peak-concurrency", ())?.await?;
-    let n = python_actors(scale);
-    let start = Instant::now();
-    let actors = (0..n)
-        .map(|_| component.spawn(quiet()))
-        .collect::<wactor::Result<Vec<_>>>()?;
-    let refs = actors
-        .iter()
-        .map(|a| a.call("peak-concurrency", ()))
-        .collect::<wactor::Result<Vec<_>>>()?;
-    try_join_all(refs).await?;
-    let wall = start.elapsed();
-    Ok(Figure {
-        value: f64::from(n) / wall.as_secs_f64(),
-        detail: format!(
-            "{n} Python actors spawned and each answered a call in {:.3} s",
-            wall.as_secs_f64()
-        ),
-    })
-}
-
-/// The growth of RSS per idle Python actor.
-async fn py_idle_actor_rss(rt: &Runtime, scale: Scale) -> Result<Figure> {
-    let component = rt.load(wactor_examples::PY_ASYNC_ACTOR)?;
-    let warm = component.spawn(quiet())?;
-    warm.call("peak-concurrency", ())?.await?;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib()?;
-    let n = python_actors(scale);
-    let actors = (0..n)
-        .map(|_| component.spawn(quiet()))
-        .collect::<wactor::Result<Vec<_>>>()?;
-    let refs = actors
-        .iter()
-        .map(|a| a.call("peak-concurrency", ()))
-        .collect::<wactor::Result<Vec<_>>>()?;
-    try_join_all(refs).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib()?;
-    Ok(Figure {
-        value: (after - before) / f64::from(n),
-        detail: format!(
-            "{n} idle Python actors (a CPython interpreter each): process RSS {:.1} MiB -> {:.1} MiB",
-            before / 1024.0,
-            after / 1024.0
-        ),
-    })
 }
