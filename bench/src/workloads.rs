@@ -52,12 +52,20 @@ impl Scale {
 /// The batch size of the batched workloads (Ray's benchmarks use 1,000).
 const BATCH: usize = 1000;
 
-/// A runtime big enough for every workload.
+/// A runtime for the workload `key`: the default pool of 1,000 instances,
+/// or one big enough for the workloads that spawn `scale.actors` actors.
+/// (A pool that big leaves no room for the second engine that threaded
+/// actors use below ~8,600 slots, so only those workloads get one.)
 fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
-    Ok(Runtime::builder()
-        .max_instances(scale.actors + 100)
-        .copy_on_write(!key.ends_with("_copy"))
-        .build()?)
+    let many = matches!(
+        key,
+        "actor_creation" | "actor_creation_copy" | "async_actor_creation" | "idle_actor_rss"
+    );
+    let mut builder = Runtime::builder().copy_on_write(!key.ends_with("_copy"));
+    if many {
+        builder = builder.max_instances(scale.actors + 100);
+    }
+    Ok(builder.build()?)
 }
 
 fn quiet() -> ActorOptions {

@@ -104,17 +104,26 @@ fn to_guest(outcome: Outcome) -> GuestResult<String> {
         .map_err(GuestError::from)
 }
 
-pub(crate) fn add_to_linker(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
+/// Defines WASI and `wactor:runtime` on `linker`. Without `concurrent`
+/// (an engine without the component model's async ABI), the `async func`s
+/// (`sleep`, `object-ref.get`, `wait`) are left out: a component that
+/// imports them does not link there, and runs on the concurrent engine.
+pub(crate) fn add_to_linker(
+    linker: &mut Linker<ActorState>,
+    concurrent: bool,
+) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
 
-    linker
-        .instance(TIME)?
-        .func_wrap_concurrent("sleep", |_accessor, (millis,): (u64,)| {
-            Box::pin(async move {
-                tokio::time::sleep(Duration::from_millis(millis)).await;
-                Ok(())
-            })
-        })?;
+    if concurrent {
+        linker
+            .instance(TIME)?
+            .func_wrap_concurrent("sleep", |_accessor, (millis,): (u64,)| {
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(millis)).await;
+                    Ok(())
+                })
+            })?;
+    }
 
     linker.instance(LOGGING)?.func_wrap(
         "log",
@@ -131,10 +140,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<ActorState>) -> wasmtime::Result
         },
     )?;
 
-    add_actors(linker)
+    add_actors(linker, concurrent)
 }
 
-fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
+fn add_actors(linker: &mut Linker<ActorState>, concurrent: bool) -> wasmtime::Result<()> {
     let mut actors = linker.instance(ACTORS)?;
 
     actors.resource(
@@ -187,23 +196,9 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
             Ok(())
         },
     )?;
-    actors.func_wrap_concurrent(
-        "[method]object-ref.get",
-        |accessor, (this,): (Resource<ObjectRefResource>,)| {
-            Box::pin(async move {
-                let (r, deadlock) = accessor.with(|mut access| {
-                    let state = access.get();
-                    let r = state.table.get(&this).map(|r| r.0.clone())?;
-                    let deadlock = state.me.self_deadlock(&r);
-                    wasmtime::Result::<_>::Ok((r, deadlock))
-                })?;
-                if let Some(why) = deadlock {
-                    return Ok((Err(GuestError::WouldBlock(why)),));
-                }
-                Ok((to_guest(r.await),))
-            })
-        },
-    )?;
+    if concurrent {
+        add_awaiting_functions(&mut actors)?;
+    }
     actors.func_wrap_async(
         "[method]object-ref.get-blocking",
         |store: StoreContextMut<'_, ActorState>,
@@ -352,6 +347,32 @@ fn add_actors(linker: &mut Linker<ActorState>) -> wasmtime::Result<()> {
                 .data_mut()
                 .table
                 .push(ObjectRefResource(r))?,))
+        },
+    )?;
+
+    Ok(())
+}
+
+/// The `async func`s of `actors`, which only an engine with the component
+/// model's async ABI can define.
+fn add_awaiting_functions(
+    actors: &mut wasmtime::component::LinkerInstance<'_, ActorState>,
+) -> wasmtime::Result<()> {
+    actors.func_wrap_concurrent(
+        "[method]object-ref.get",
+        |accessor, (this,): (Resource<ObjectRefResource>,)| {
+            Box::pin(async move {
+                let (r, deadlock) = accessor.with(|mut access| {
+                    let state = access.get();
+                    let r = state.table.get(&this).map(|r| r.0.clone())?;
+                    let deadlock = state.me.self_deadlock(&r);
+                    wasmtime::Result::<_>::Ok((r, deadlock))
+                })?;
+                if let Some(why) = deadlock {
+                    return Ok((Err(GuestError::WouldBlock(why)),));
+                }
+                Ok((to_guest(r.await),))
+            })
         },
     )?;
 

@@ -280,13 +280,32 @@ pub(crate) struct ComponentInner {
     pub(crate) methods: Vec<Arc<Method>>,
     pub(crate) imports: Vec<String>,
     pub(crate) pre: InstancePre<ActorState>,
+    /// The component's bytes, kept until its threaded variant is made, for
+    /// a threaded (sync-only) component that is not a program.
+    bytes: std::sync::Mutex<Option<Arc<[u8]>>>,
+    /// The component compiled for the runtime's engine without the async
+    /// ABI, if it links there (see `sync_variant`).
+    sync: tokio::sync::OnceCell<Option<SyncComponent>>,
     /// The actor that runs this component's stateless tasks, spawned on the
     /// first `submit` and again after it dies.
     task_pool: std::sync::Mutex<Option<ActorHandle>>,
 }
 
+/// A threaded component compiled for the engine without the component
+/// model's async ABI, where a sync call costs a quarter as much.
+pub(crate) struct SyncComponent {
+    pub(crate) pre: InstancePre<ActorState>,
+    /// Each method's export in this compilation, in `methods` order.
+    pub(crate) exports: Vec<ComponentExportIndex>,
+}
+
 impl ActorComponent {
-    pub(crate) fn new(runtime: Runtime, name: &str, component: Component) -> Result<Self> {
+    pub(crate) fn new(
+        runtime: Runtime,
+        name: &str,
+        component: Component,
+        bytes: &[u8],
+    ) -> Result<Self> {
         let engine = runtime.engine().clone();
         let unsupported = |reason: String| Error::Unsupported {
             origin: name.to_string(),
@@ -349,6 +368,10 @@ impl ActorComponent {
         } else {
             ActorKind::Threaded
         };
+        // Programs run on the concurrent engine, whose event loop lets their
+        // sync `run` call async imports; only actors get a threaded variant.
+        let is_program = methods.iter().any(|m| m.name.starts_with("wasi:cli/run@"));
+        let bytes = (kind == ActorKind::Threaded && !is_program).then(|| Arc::from(bytes));
         Ok(ActorComponent {
             inner: Arc::new(ComponentInner {
                 runtime,
@@ -357,9 +380,65 @@ impl ActorComponent {
                 methods: methods.into_iter().map(Arc::new).collect(),
                 imports,
                 pre,
+                bytes: std::sync::Mutex::new(bytes),
+                sync: tokio::sync::OnceCell::new(),
                 task_pool: std::sync::Mutex::new(None),
             }),
         })
+    }
+
+    /// This component compiled for the runtime's engine without the
+    /// component model's async ABI, for threaded actors: made (or read from
+    /// the cache) when the first one spawns. `None` for async components and
+    /// programs, and for a component that imports an `async func` (it does
+    /// not link there); their instances use the concurrent engine.
+    pub(crate) async fn sync_variant(&self) -> Option<&SyncComponent> {
+        self.inner
+            .sync
+            .get_or_init(|| async {
+                let bytes = self
+                    .inner
+                    .bytes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()?;
+                let runtime = &self.inner.runtime;
+                let engine = runtime.sync_engine().await?;
+                let (compiler, sync_engine) = (runtime.clone(), engine.engine.clone());
+                let compiled =
+                    tokio::task::spawn_blocking(move || compiler.compile(&sync_engine, &bytes))
+                        .await;
+                let component = match compiled {
+                    Ok(Ok(component)) => component,
+                    Ok(Err(e)) => {
+                        tracing::debug!(component = self.name(), "no threaded variant: {e:#}");
+                        return None;
+                    }
+                    Err(e) => {
+                        tracing::debug!(component = self.name(), "no threaded variant: {e}");
+                        return None;
+                    }
+                };
+                let pre = match engine.linker.instantiate_pre(&component) {
+                    Ok(pre) => pre,
+                    Err(e) => {
+                        tracing::debug!(
+                            component = self.name(),
+                            "no threaded variant (it imports an async func?): {e:#}"
+                        );
+                        return None;
+                    }
+                };
+                let exports = self
+                    .inner
+                    .methods
+                    .iter()
+                    .map(|m| export_index(&component, &m.name))
+                    .collect::<Option<Vec<_>>>()?;
+                Some(SyncComponent { pre, exports })
+            })
+            .await
+            .as_ref()
     }
 
     /// The component's name (its file stem, or the name given to
@@ -473,6 +552,17 @@ impl ActorComponent {
     }
 }
 
+/// The export of the method named `name` (`func` or `interface#func`).
+fn export_index(component: &Component, name: &str) -> Option<ComponentExportIndex> {
+    match name.split_once('#') {
+        Some((instance, func)) => {
+            let instance = component.get_export_index(None, instance)?;
+            component.get_export_index(Some(&instance), func)
+        }
+        None => component.get_export_index(None, name),
+    }
+}
+
 fn method(
     name: String,
     func: &wasmtime::component::types::ComponentFunc,
@@ -499,5 +589,46 @@ impl fmt::Debug for ActorComponent {
                 &self.methods().map(Method::name).collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+
+    #[tokio::test]
+    async fn threaded_components_get_a_variant_on_the_engine_without_the_async_abi() {
+        let runtime = Runtime::new().unwrap();
+        let counter = runtime.load(wactor_examples::COUNTER).unwrap();
+        let variant = counter.sync_variant().await.expect("counter links there");
+        assert!(!wasmtime::Engine::same(
+            variant.pre.engine(),
+            runtime.engine()
+        ));
+        assert_eq!(variant.exports.len(), counter.methods().len());
+    }
+
+    #[tokio::test]
+    async fn async_actors_and_programs_stay_on_the_concurrent_engine() {
+        let runtime = Runtime::new().unwrap();
+        for path in [wactor_examples::ASYNC_ACTOR, wactor_examples::RUN_TASKS] {
+            let component = runtime.load(path).unwrap();
+            assert!(component.sync_variant().await.is_none(), "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_threaded_actor_runs_its_calls_on_the_variant() {
+        let runtime = Runtime::new().unwrap();
+        let threaded = runtime.load(wactor_examples::THREADED_ACTOR).unwrap();
+        assert!(threaded.sync_variant().await.is_some());
+        let actor = threaded
+            .spawn(crate::ActorOptions::new().max_concurrency(2))
+            .unwrap();
+        let (a, b) = (
+            actor.call("work", (1u32, 50u64)).unwrap(),
+            actor.call("work", (2u32, 50u64)).unwrap(),
+        );
+        assert!(a.await.is_ok() && b.await.is_ok());
     }
 }

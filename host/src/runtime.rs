@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings;
@@ -162,37 +162,7 @@ impl RuntimeBuilder {
     /// Inside a tokio runtime, actors run on that runtime; outside, the
     /// runtime starts a multi-threaded tokio runtime of its own.
     pub fn build(self) -> Result<Runtime> {
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .wasm_component_model_async(true)
-            .concurrency_support(true)
-            .epoch_interruption(self.time_slice.is_some());
-        config.memory_init_cow(self.copy_on_write);
-        if self.pooling {
-            let n = self.max_instances;
-            let mut pool = PoolingAllocationConfig::default();
-            // A Rust guest is one component instance with a few core instances
-            // (the module and wit-component's shims), one memory, a few tables.
-            pool.total_component_instances(n)
-                .total_core_instances(n.saturating_mul(4))
-                .total_memories(n)
-                .total_tables(n.saturating_mul(4))
-                // A fiber stack per instance: an instance runs guest code on
-                // at most one at a time, and a store that yields at a time
-                // slice keeps its stack. With fewer stacks than instances, a
-                // burst of spawns all yielding at one epoch tick would run
-                // out and trap. Stacks are reserved address space; only the
-                // pages a guest touches become resident.
-                .total_stacks(n);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
-        let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;
-        if let Some(slice) = self.time_slice {
-            start_epoch_ticker(&engine, slice)?;
-        }
-        let mut linker = Linker::new(&engine);
-        bindings::add_to_linker(&mut linker).map_err(|e| Error::Setup(format!("{e:#}")))?;
+        let (engine, linker) = self.engine(true)?;
 
         let tokio = match tokio::runtime::Handle::try_current() {
             Ok(handle) => TokioRuntime::Borrowed(handle),
@@ -213,6 +183,8 @@ impl RuntimeBuilder {
             inner: Arc::new(RuntimeInner {
                 engine,
                 linker,
+                sync: tokio::sync::OnceCell::new(),
+                builder: self.clone(),
                 cache: self.cache_dir.map(ComponentCache::new),
                 tokio,
                 next_actor: AtomicU64::new(1),
@@ -224,6 +196,59 @@ impl RuntimeBuilder {
             }),
         })
     }
+}
+
+impl RuntimeBuilder {
+    /// An engine and a linker with the host's functions.
+    ///
+    /// `concurrent`: with the component model's async ABI (`async func`
+    /// exports and imports, `run_concurrent`), which async actors and drivers
+    /// need. Without it, a sync call into a guest costs a quarter as much
+    /// (0.4 µs instead of 1.5 µs here), so threaded actors that import no
+    /// `async func` run on such an engine (see `ActorComponent::sync_variant`).
+    pub(crate) fn engine(&self, concurrent: bool) -> Result<(Engine, Linker<ActorState>)> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .wasm_component_model_async(concurrent)
+            .concurrency_support(concurrent)
+            .epoch_interruption(self.time_slice.is_some());
+        config.memory_init_cow(self.copy_on_write);
+        if self.pooling {
+            let n = self.max_instances;
+            let mut pool = PoolingAllocationConfig::default();
+            // A Rust guest is one component instance with a few core instances
+            // (the module and wit-component's shims), one memory, a few tables.
+            pool.total_component_instances(n)
+                .total_core_instances(n.saturating_mul(4))
+                .total_memories(n)
+                .total_tables(n.saturating_mul(4))
+                // A fiber stack per instance: a store keeps the stack of its
+                // last async call for the next one (wasmtime has no public
+                // way to hand it back), so every live instance holds one.
+                // With fewer stacks than instances, a burst of spawns
+                // trapped ("maximum concurrent limit ... for fibers").
+                // Stacks are reserved address space; only the pages a guest
+                // touches become resident.
+                .total_stacks(n);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config).map_err(|e| Error::Setup(format!("{e:#}")))?;
+        if let Some(slice) = self.time_slice {
+            start_epoch_ticker(&engine, slice)?;
+        }
+        let mut linker = Linker::new(&engine);
+        bindings::add_to_linker(&mut linker, concurrent)
+            .map_err(|e| Error::Setup(format!("{e:#}")))?;
+        Ok((engine, linker))
+    }
+}
+
+/// The engine for threaded actors (see [`RuntimeBuilder::engine`]), made
+/// when the first one spawns.
+pub(crate) struct SyncEngine {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<ActorState>,
 }
 
 /// The host of many actors: a wasmtime engine, the host functions actors may
@@ -250,6 +275,11 @@ pub struct Runtime {
 pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<ActorState>,
+    /// The engine without the component model's async ABI, made on first
+    /// use; `None` if it could not be made (then everything runs on
+    /// `engine`).
+    sync: tokio::sync::OnceCell<Option<SyncEngine>>,
+    builder: RuntimeBuilder,
     cache: Option<ComponentCache>,
     tokio: TokioRuntime,
     next_actor: AtomicU64,
@@ -309,15 +339,13 @@ impl Runtime {
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<ActorComponent> {
         check_is_component(name, bytes)?;
         let inner = &self.inner;
-        let component = match &inner.cache {
-            Some(cache) => cache.load_or_compile(&inner.engine, bytes),
-            None => wasmtime::component::Component::new(&inner.engine, bytes),
-        }
-        .map_err(|e| Error::InvalidComponent {
-            origin: name.to_string(),
-            reason: format!("{e:#}"),
-        })?;
-        ActorComponent::new(self.clone(), name, component)
+        let component =
+            self.compile(&inner.engine, bytes)
+                .map_err(|e| Error::InvalidComponent {
+                    origin: name.to_string(),
+                    reason: format!("{e:#}"),
+                })?;
+        ActorComponent::new(self.clone(), name, component, bytes)
     }
 
     /// A fresh actor number, for default names.
@@ -333,10 +361,71 @@ impl Runtime {
         }
     }
 
+    /// The engine for threaded actors, made on first use; `None` if the
+    /// process cannot afford a second pool.
+    pub(crate) async fn sync_engine(&self) -> Option<&SyncEngine> {
+        self.inner
+            .sync
+            .get_or_init(|| async {
+                let builder = self.inner.builder.clone();
+                if builder.pooling && !map_budget_allows_two_pools(builder.max_instances) {
+                    tracing::info!(
+                        max_instances = builder.max_instances,
+                        "threaded actors share the async engine: a second instance pool of this \
+                         size would pass the kernel's limit on memory mappings (vm.max_map_count)"
+                    );
+                    return None;
+                }
+                let made = tokio::task::spawn_blocking(move || builder.engine(false)).await;
+                match made {
+                    Ok(Ok((engine, linker))) => Some(SyncEngine { engine, linker }),
+                    Ok(Err(e)) => {
+                        tracing::warn!("threaded actors stay on the async engine: {e}");
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!("threaded actors stay on the async engine: {e}");
+                        None
+                    }
+                }
+            })
+            .await
+            .as_ref()
+    }
+
+    /// Compiles `bytes` for `engine`, through the on-disk cache if there is one.
+    pub(crate) fn compile(&self, engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+        match &self.inner.cache {
+            Some(cache) => cache.load_or_compile(engine, bytes),
+            None => Component::new(engine, bytes),
+        }
+    }
+
     /// The wasmtime engine, for embedders that want to inspect or share it.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
+}
+
+/// Whether two instance pools of `n` slots fit in the kernel's limit on a
+/// process's memory mappings. Each pooled fiber stack costs two mappings
+/// (its guard page splits the pool's region), for every slot, from the
+/// start; each live instance costs about three (its memory's accessible
+/// part, its copy-on-write image, the rest of its slot). At the default
+/// limit of 65,530 that allows a second pool up to about 8,600 slots.
+fn map_budget_allows_two_pools(n: u32) -> bool {
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(65_530);
+    two_pools_fit(n, limit)
+}
+
+fn two_pools_fit(n: u32, max_map_count: u64) -> bool {
+    let n = u64::from(n);
+    // Two pools' stacks, one set of live instances, and room for the rest
+    // of the process (libraries, threads, the heap).
+    2 * (2 * n) + 3 * n + 5_000 <= max_map_count
 }
 
 /// Ticks `engine`'s epoch every `slice` until the engine is dropped: every
@@ -413,6 +502,14 @@ impl std::fmt::Debug for Runtime {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_second_pool_is_made_only_within_the_kernels_mapping_limit() {
+        assert!(super::two_pools_fit(1000, 65_530));
+        assert!(super::two_pools_fit(8_000, 65_530));
+        assert!(!super::two_pools_fit(10_100, 65_530));
+        assert!(super::two_pools_fit(10_100, 262_144));
+    }
+
     use super::*;
 
     #[test]

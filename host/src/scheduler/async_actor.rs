@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
 
+use wasmtime::AsContextMut;
 use wasmtime::component::Val;
 
 use super::{
@@ -165,6 +166,10 @@ pub(crate) async fn run(
                                     open = false;
                                     continue;
                                 };
+                                // An idle actor's time slice is stale: start the
+                                // new calls on a fresh one, or they would yield at
+                                // their first check, for nothing.
+                                accessor.with(|mut store| store.as_context_mut().set_epoch_deadline(1));
                                 // Start this call and whatever else is queued, up to
                                 // the free slots, in one turn of the loop.
                                 let mut next = Some(call);

@@ -157,6 +157,9 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
         let watchdog = watch_deadline(&shared, &promise, &method);
         store.data_mut().current_method = Some(method.name().into());
         store.data_mut().lag.reset();
+        // A fresh time slice for each call: a deadline left from an earlier
+        // one would make the call yield at its first check, for nothing.
+        store.set_epoch_deadline(1);
         let result = tokio::select! {
             biased;
             _ = &mut death => {
