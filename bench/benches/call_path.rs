@@ -1,10 +1,13 @@
 //! The per-call path of wactor against the bare wasmtime call it wraps.
 //!
-//! Each pair calls the same export of the same component on the same engine
-//! (wactor's own, so the configuration matches):
+//! Each pair calls the same export of the same component on an engine
+//! configured as the one wactor runs it on:
 //!
 //! - `sync/*`: `counter.add(1)`. Bare: `Func::call_async` on a store the
-//!   benchmark owns. wactor: `ActorHandle::call` on a threaded actor, awaited.
+//!   benchmark owns, on an engine without the component model's async ABI
+//!   (where wactor runs threaded actors), and for comparison on wactor's
+//!   concurrent engine. wactor: `ActorHandle::call` on a threaded actor,
+//!   awaited.
 //! - `async/*`: `async-actor.ping(1)` in batches of 1,000. Bare: 1,000
 //!   `Func::call_concurrent` inside one `run_concurrent`. wactor: 1,000
 //!   `ActorHandle::call`s, then every ref awaited.
@@ -19,16 +22,15 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wactor::{ActorHandle, ActorOptions, Runtime};
-use wasmtime::Store;
 use wasmtime::component::{Component, Func, Linker, Val};
+use wasmtime::{Config, Engine, Store};
 
 const BATCH: u64 = 1000;
 
 /// A store and the export `name` of the component at `path`, instantiated
-/// on `runtime`'s engine with every import a trap (the exports measured
-/// here call none).
-async fn bare(runtime: &Runtime, path: &str, name: &str) -> (Store<()>, Func) {
-    let engine = runtime.engine();
+/// on `engine` with every import a trap (the exports measured here call
+/// none).
+async fn bare(engine: &Engine, path: &str, name: &str) -> (Store<()>, Func) {
     let component = Component::from_file(engine, path).expect("compile the example");
     let mut linker = Linker::new(engine);
     linker
@@ -64,21 +66,37 @@ fn sync_calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync");
     group.throughput(Throughput::Elements(1));
 
-    let (mut store, add) = tokio.block_on(bare(&runtime, wactor_examples::COUNTER, "add"));
-    group.bench_function("bare_wasmtime_call_async", |b| {
-        b.iter_custom(|iters| {
-            tokio.block_on(async {
-                let mut results = [Val::Bool(false)];
-                let start = Instant::now();
-                for _ in 0..iters {
-                    add.call_async(&mut store, &[Val::S64(1)], &mut results)
-                        .await
-                        .unwrap();
-                }
-                start.elapsed()
+    // The engine threaded actors run on: no async ABI, epochs on.
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .wasm_component_model_async(false)
+        .concurrency_support(false)
+        .epoch_interruption(true);
+    let sync_engine = Engine::new(&config).unwrap();
+    for (label, engine) in [
+        ("bare_wasmtime_call_async", &sync_engine),
+        (
+            "bare_wasmtime_call_async_concurrent_engine",
+            runtime.engine(),
+        ),
+    ] {
+        let (mut store, add) = tokio.block_on(bare(engine, wactor_examples::COUNTER, "add"));
+        group.bench_function(label, |b| {
+            b.iter_custom(|iters| {
+                tokio.block_on(async {
+                    let mut results = [Val::Bool(false)];
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        add.call_async(&mut store, &[Val::S64(1)], &mut results)
+                            .await
+                            .unwrap();
+                    }
+                    start.elapsed()
+                })
             })
-        })
-    });
+        });
+    }
 
     let actor = tokio.block_on(warm_actor(
         &runtime,
@@ -112,7 +130,8 @@ fn async_calls(c: &mut Criterion) {
     let mut group = c.benchmark_group("async");
     group.throughput(Throughput::Elements(BATCH));
 
-    let (mut store, ping) = tokio.block_on(bare(&runtime, wactor_examples::ASYNC_ACTOR, "ping"));
+    let (mut store, ping) =
+        tokio.block_on(bare(runtime.engine(), wactor_examples::ASYNC_ACTOR, "ping"));
     group.bench_function("bare_wasmtime_call_concurrent_x1000", |b| {
         b.iter_custom(|iters| {
             tokio.block_on(async {
