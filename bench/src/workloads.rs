@@ -59,7 +59,11 @@ const BATCH: usize = 1000;
 fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
     let many = matches!(
         key,
-        "actor_creation" | "actor_creation_copy" | "async_actor_creation" | "idle_actor_rss"
+        "actor_creation"
+            | "actor_creation_copy"
+            | "actor_creation_bare"
+            | "async_actor_creation"
+            | "idle_actor_rss"
     );
     let mut builder = Runtime::builder().copy_on_write(!key.ends_with("_copy"));
     if many {
