@@ -90,9 +90,9 @@ fn instances_copy_their_initial_memory_when_copy_on_write_is_off() {
     assert_eq!((a_total, b_total), (6, 1));
 }
 
-/// Thousands of actors spawned at once all start inside one time slice, and
-/// all yield at the next epoch tick with a fiber stack each: the pool has a
-/// stack per instance, so none of them traps for want of one.
+/// Every live store keeps the fiber stack of its last async call: the pool
+/// has a stack per instance, so the 1,001st actor does not trap for want of
+/// one.
 #[test]
 fn a_burst_of_spawns_beyond_a_thousand_actors_all_answer() {
     let n = 3000;
