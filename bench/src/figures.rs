@@ -309,11 +309,12 @@ pub fn table(
     );
     let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | :---: |");
     for w in WORKLOADS {
-        let ours = wactor.get(w.key);
-        let theirs = ray.zip(w.ray).and_then(|(r, key)| r.get(key));
-        if ours.is_none() && (theirs.is_none() || w.key != w.ray.unwrap_or_default()) {
+        // A row per workload wactor ran; Ray's figure beside it if any.
+        let Some(ours) = wactor.get(w.key) else {
             continue;
-        }
+        };
+        let ours = Some(ours);
+        let theirs = ray.zip(w.ray).and_then(|(r, key)| r.get(key));
         let cell = |f: Option<&Figure>| f.map_or_else(|| "-".to_string(), |f| human(f.value));
         let ratio = match (ours, theirs) {
             (Some(o), Some(t)) => advantage(w, o.value, t.value)
@@ -376,28 +377,29 @@ mod tests {
     }
 
     #[test]
-    fn the_table_lists_a_figure_only_one_side_has() {
-        let mut ours = BTreeMap::new();
-        ours.insert(
-            "sync_round_trip".to_string(),
-            Figure {
-                value: 4.0,
-                detail: String::new(),
-            },
-        );
-        let mut theirs = BTreeMap::new();
-        theirs.insert(
-            "actor_creation".to_string(),
-            Figure {
-                value: 2.5,
-                detail: String::new(),
-            },
-        );
+    fn the_table_has_a_row_per_wactor_figure_with_rays_beside_it() {
+        let figure = |value| Figure {
+            value,
+            detail: String::new(),
+        };
+        let ours = BTreeMap::from([
+            ("sync_round_trip".to_string(), figure(4.0)),
+            ("py_actor_creation".to_string(), figure(800.0)),
+        ]);
+        let theirs = BTreeMap::from([
+            ("actor_creation".to_string(), figure(2.5)),
+            ("idle_actor_rss".to_string(), figure(80_000.0)),
+        ]);
         let text = table(&ours, Some(&theirs), true);
         assert!(
             text.contains("| 1:1 sync round trip (median) | us | 4.00 | - | - | <= 10.0 | yes |")
         );
-        assert!(text.contains("| actor creation (spawn + first call) | actors/s | - | 2.50 |"));
+        // Compared with Ray's figure of another key.
+        assert!(text.contains(
+            "| Python actor creation (componentize-py) | actors/s | 800 | 2.50 | 320 x better |"
+        ));
+        // Ray's figures without a wactor figure have no row.
         assert!(!text.contains("RSS per idle actor"));
+        assert!(!text.contains("| actor creation (spawn"));
     }
 }

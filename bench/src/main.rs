@@ -46,6 +46,10 @@ struct Args {
     /// by an earlier `--json`), e.g. with `--ray`.
     #[arg(long, conflicts_with_all = ["only", "json", "one"])]
     table: Option<PathBuf>,
+    /// Run nothing: print the keys of the Ray figures the selected
+    /// workloads compare with, comma-separated (for `bench/run`).
+    #[arg(long, hide = true)]
+    ray_keys: bool,
     /// Run one workload in this process and print its figure as JSON.
     #[arg(long, hide = true)]
     one: Option<String>,
@@ -81,6 +85,17 @@ fn main() -> Result<()> {
             );
         }
     }
+    if args.ray_keys {
+        let mut keys: Vec<&str> = WORKLOADS
+            .iter()
+            .filter(|w| selected(w, &args.only))
+            .filter_map(|w| w.ray)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        println!("{}", keys.join(","));
+        return Ok(());
+    }
     let mut ours = BTreeMap::new();
     if let Some(path) = &args.table {
         let text = std::fs::read_to_string(path)
@@ -89,12 +104,7 @@ fn main() -> Result<()> {
     }
     let me = std::env::current_exe()?;
     for w in WORKLOADS.iter().filter(|_| args.table.is_none()) {
-        // `--only` picks workloads; without it, every one but the extras.
-        let run = match args.only.is_empty() {
-            true => !w.extra,
-            false => args.only.iter().any(|k| k == w.key),
-        };
-        if !run {
+        if !selected(w, &args.only) {
             continue;
         }
         eprintln!("wactor: {} ...", w.title);
@@ -160,6 +170,15 @@ fn main() -> Result<()> {
     println!();
     print!("{}", table(&ours, ray.as_ref(), !args.quick));
     Ok(())
+}
+
+/// Whether to run `w`: `--only` picks workloads; without it, every one but
+/// the extras.
+fn selected(w: &figures::Workload, only: &[String]) -> bool {
+    match only.is_empty() {
+        true => !w.extra,
+        false => only.iter().any(|k| k == w.key),
+    }
 }
 
 /// One line on the machine the figures come from.
