@@ -407,13 +407,11 @@ impl ActorComponent {
                 let (compiler, sync_engine) = (runtime.clone(), engine.engine.clone());
                 let compiled =
                     tokio::task::spawn_blocking(move || compiler.compile(&sync_engine, &bytes))
-                        .await;
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|compiled| compiled.map_err(|e| format!("{e:#}")));
                 let component = match compiled {
-                    Ok(Ok(component)) => component,
-                    Ok(Err(e)) => {
-                        tracing::debug!(component = self.name(), "no threaded variant: {e:#}");
-                        return None;
-                    }
+                    Ok(component) => component,
                     Err(e) => {
                         tracing::debug!(component = self.name(), "no threaded variant: {e}");
                         return None;

@@ -376,13 +376,12 @@ impl Runtime {
                     );
                     return None;
                 }
-                let made = tokio::task::spawn_blocking(move || builder.engine(false)).await;
+                let made = tokio::task::spawn_blocking(move || builder.engine(false))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|made| made.map_err(|e| e.to_string()));
                 match made {
-                    Ok(Ok((engine, linker))) => Some(SyncEngine { engine, linker }),
-                    Ok(Err(e)) => {
-                        tracing::warn!("threaded actors stay on the async engine: {e}");
-                        None
-                    }
+                    Ok((engine, linker)) => Some(SyncEngine { engine, linker }),
                     Err(e) => {
                         tracing::warn!("threaded actors stay on the async engine: {e}");
                         None
