@@ -169,7 +169,9 @@ pub(crate) async fn run(
                                 // An idle actor's time slice is stale: start the
                                 // new calls on a fresh one, or they would yield at
                                 // their first check, for nothing.
-                                accessor.with(|mut store| store.as_context_mut().set_epoch_deadline(1));
+                                if running.is_empty() {
+                                    accessor.with(|mut store| store.as_context_mut().set_epoch_deadline(1));
+                                }
                                 // Start this call and whatever else is queued, up to
                                 // the free slots, in one turn of the loop.
                                 let mut next = Some(call);
