@@ -29,7 +29,8 @@ use wasmtime::AsContextMut;
 use wasmtime::component::Val;
 
 use super::{
-    bury, death_cause, instantiate, lower_args, outcome, plain_args, settle, watch_deadline,
+    ResultSlot, bury, death_cause, instantiate, lower_args, outcome, plain_args, settle,
+    watch_deadline,
 };
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::component::Method;
@@ -198,16 +199,13 @@ pub(crate) async fn run(
                                         }
                                     };
                                     let func = funcs[method.index];
-                                    let returns = method.result().is_some();
+                                    let mut result = ResultSlot::for_method(&method);
                                     promise.mark_started();
                                     let watchdog = watch_deadline(&shared, &promise, &method);
                                     let id = running_calls.insert(RunningCall { promise, method, watchdog, retry });
                                     running.push(async move {
-                                        let mut results = [Val::Bool(false)];
-                                        let slots = &mut results[..usize::from(returns)];
-                                        let result = func.call_concurrent(accessor, &args, slots).await;
-                                        let [value] = results;
-                                        (id, result.map(|()| returns.then_some(value)))
+                                        let called = func.call_concurrent(accessor, &args, result.slots()).await;
+                                        (id, called.map(|()| result.take()))
                                     });
                                 }
                             }

@@ -102,13 +102,7 @@ pub(crate) async fn instantiate(
         Role::ThreadedActor => shared.component.sync_variant().await,
         Role::AsyncActor | Role::Driver => None,
     };
-    let (pre, exports): (_, Vec<_>) = match sync {
-        Some(variant) => (&variant.pre, variant.exports.clone()),
-        None => (
-            &component.pre,
-            component.methods.iter().map(|m| m.export).collect(),
-        ),
-    };
+    let pre = sync.map_or(&component.pre, |variant| &variant.pre);
     let engine = pre.engine();
     let env = GuestEnv {
         own: shared.component.clone(),
@@ -127,12 +121,9 @@ pub(crate) async fn instantiate(
     // before the guest resumes; a plain self-wake would only let them run
     // every few dozen task polls, delaying every timer by that much.
     store.set_epoch_deadline(1);
-    let slice = component
-        .runtime
-        .inner
-        .time_slice
-        .unwrap_or(DEFAULT_TIME_SLICE);
-    let threshold = component.runtime.inner.lag_warning;
+    let settings = &component.runtime.inner.builder;
+    let slice = settings.time_slice.unwrap_or(DEFAULT_TIME_SLICE);
+    let threshold = settings.lag_warning;
     store.epoch_deadline_callback(move |mut store| {
         let state = store.data_mut();
         if let Some(ran) = state.lag.tick(slice, threshold) {
@@ -157,14 +148,43 @@ pub(crate) async fn instantiate(
     let funcs = component
         .methods
         .iter()
-        .zip(exports)
-        .map(|(m, export)| {
+        .enumerate()
+        .map(|(i, m)| {
+            // The method's export in the compilation instantiated.
+            let export = sync.map_or(m.export, |variant| variant.exports[i]);
             instance
                 .get_func(store.as_context_mut(), export)
                 .ok_or_else(|| DeathCause::Trap(format!("export `{}` is missing", m.name())))
         })
         .collect::<std::result::Result<_, _>>()?;
     Ok((store, funcs))
+}
+
+/// Where a call's result lands: a method returns one value or none, so one
+/// slot, of which the call is given as many as the method returns.
+pub(crate) struct ResultSlot {
+    returns: bool,
+    slot: [Val; 1],
+}
+
+impl ResultSlot {
+    pub(crate) fn for_method(method: &Method) -> Self {
+        ResultSlot {
+            returns: method.result().is_some(),
+            slot: [Val::Bool(false)],
+        }
+    }
+
+    /// The slots to pass to the call.
+    pub(crate) fn slots(&mut self) -> &mut [Val] {
+        &mut self.slot[..usize::from(self.returns)]
+    }
+
+    /// What the call returned, after it returned.
+    pub(crate) fn take(self) -> Option<Val> {
+        let [value] = self.slot;
+        self.returns.then_some(value)
+    }
 }
 
 /// Turns what the guest returned into what the caller gets: the value, the

@@ -21,10 +21,9 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use wasmtime::component::Val;
-
 use super::{
-    bury, death_cause, instantiate, lower_args, outcome, plain_args, settle, watch_deadline,
+    ResultSlot, bury, death_cause, instantiate, lower_args, outcome, plain_args, settle,
+    watch_deadline,
 };
 use crate::actor::{ActorOptions, ActorShared, Call};
 use crate::error::{DeathCause, Error};
@@ -149,8 +148,7 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
             }
         };
         let func = funcs[method.index];
-        let returns = method.result().is_some();
-        let mut results = [Val::Bool(false)];
+        let mut result_slot = ResultSlot::for_method(&method);
         promise.mark_started();
         // Counted down on every way out of this call (finish, kill, trap).
         let _running = Running::enter(&shared);
@@ -168,15 +166,14 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
                 promise.resolve(Err(shared.died_error()));
                 return;
             }
-            result = func.call_async(&mut store, &args, &mut results[..usize::from(returns)]) => result,
+            result = func.call_async(&mut store, &args, result_slot.slots()) => result,
         };
         if let Some(watchdog) = watchdog {
             watchdog.abort();
         }
         match result {
             Ok(()) => {
-                let [value] = results;
-                let out = outcome(&shared.name, &method, returns.then_some(value));
+                let out = outcome(&shared.name, &method, result_slot.take());
                 settle(&mut store, promise, out);
             }
             Err(trap) => {
