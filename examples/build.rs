@@ -25,6 +25,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("run-tasks", "run_tasks.wasm"),
     ("threaded-tasks", "threaded-tasks.wasm"),
     ("pipeline", "pipeline.wasm"),
+    ("greeter", "greeter.wasm"),
 ];
 const TARGET: &str = "wasm32-wasip2";
 

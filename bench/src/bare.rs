@@ -11,7 +11,7 @@ use wasmtime::component::{Component, Linker, ResourceTable, Val};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::figures::Figure;
-use crate::workloads::{Scale, rss_kib};
+use crate::scale::{Scale, rss_kib};
 
 /// Store data: WASI with nothing granted, as wactor's sandbox gives.
 struct Bare {
@@ -48,13 +48,13 @@ impl WasiView for Bare {
 /// `call_concurrent` in one store on wactor's engine, whose only import
 /// beyond WASI, `sleep`, is a tokio timer (as in wactor); the growth of RSS
 /// per call while all of them sleep.
-pub async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
+pub(crate) async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
     let engine = rt.engine();
     let component = Component::from_file(engine, wactor_examples::ASYNC_ACTOR)?;
     let mut linker = Linker::<Bare>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     linker
-        .instance("wactor:runtime/time@0.1.0")?
+        .instance("wactor:runtime/time@0.2.0")?
         .func_wrap_concurrent("sleep", |_accessor, (millis,): (u64,)| {
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_millis(millis)).await;
@@ -119,7 +119,7 @@ pub async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figure> {
 /// on wactor's engine (pooling allocator, copy-on-write as configured),
 /// each answering `counter.value()`, all kept alive: the substrate's cost
 /// of an actor, without wactor's tasks, mailboxes and refs.
-pub async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
+pub(crate) async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure> {
     let engine = rt.engine();
     let component = Component::from_file(engine, wactor_examples::COUNTER)?;
     let mut linker = Linker::<Bare>::new(engine);

@@ -8,23 +8,23 @@ use std::fmt::Write as _;
 
 /// Which way a figure improves.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Better {
+pub(crate) enum Better {
     Lower,
     Higher,
 }
 
 /// One workload: its key, what the table calls it, its unit, which way is
 /// better, and the target issue 5 sets for wactor, if any.
-pub struct Workload {
-    pub key: &'static str,
-    pub title: &'static str,
-    pub unit: &'static str,
-    pub better: Better,
-    pub target: Option<f64>,
+pub(crate) struct Workload {
+    pub(crate) key: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) unit: &'static str,
+    pub(crate) better: Better,
+    pub(crate) target: Option<f64>,
     /// The Ray figure it is compared with, if any.
-    pub ray: Option<&'static str>,
+    pub(crate) ray: Option<&'static str>,
     /// Run only when asked for by `--only` (a diagnostic, not a table row).
-    pub extra: bool,
+    pub(crate) extra: bool,
 }
 
 impl Workload {
@@ -65,7 +65,7 @@ impl Workload {
 use Better::{Higher, Lower};
 
 /// Every workload, in table order.
-pub const WORKLOADS: &[Workload] = &[
+pub(crate) const WORKLOADS: &[Workload] = &[
     Workload::new(
         "sleep50_async",
         "50 x sleep(1 s), one async actor",
@@ -195,25 +195,25 @@ pub const WORKLOADS: &[Workload] = &[
 ];
 
 /// Looks a workload up by key.
-pub fn workload(key: &str) -> Option<&'static Workload> {
+pub(crate) fn workload(key: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.key == key)
 }
 
 /// One measured figure.
 #[derive(Clone, Debug)]
-pub struct Figure {
-    pub value: f64,
+pub(crate) struct Figure {
+    pub(crate) value: f64,
     /// How it was measured (counts, spread, what the guest saw).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 impl Figure {
-    pub fn to_json(&self, key: &str) -> serde_json::Value {
+    pub(crate) fn to_json(&self, key: &str) -> serde_json::Value {
         let unit = workload(key).map_or("", |w| w.unit);
         serde_json::json!({ "value": self.value, "unit": unit, "detail": self.detail })
     }
 
-    pub fn from_json(value: &serde_json::Value) -> Option<Figure> {
+    pub(crate) fn from_json(value: &serde_json::Value) -> Option<Figure> {
         Some(Figure {
             value: value.get("value")?.as_f64()?,
             detail: value
@@ -226,7 +226,7 @@ impl Figure {
 }
 
 /// Reads the `figures` object of a results file (ours or Ray's).
-pub fn read_figures(json: &serde_json::Value) -> BTreeMap<String, Figure> {
+pub(crate) fn read_figures(json: &serde_json::Value) -> BTreeMap<String, Figure> {
     json.get("figures")
         .and_then(|f| f.as_object())
         .map(|figures| {
@@ -240,7 +240,7 @@ pub fn read_figures(json: &serde_json::Value) -> BTreeMap<String, Figure> {
 
 /// A number as people read it: thousands separated, three significant
 /// digits below 100.
-pub fn human(v: f64) -> String {
+pub(crate) fn human(v: f64) -> String {
     if !v.is_finite() {
         return v.to_string();
     }
@@ -268,7 +268,7 @@ pub fn human(v: f64) -> String {
 }
 
 /// How many times better wactor is than Ray on `w` (above 1: wactor wins).
-pub fn advantage(w: &Workload, wactor: f64, ray: f64) -> Option<f64> {
+pub(crate) fn advantage(w: &Workload, wactor: f64, ray: f64) -> Option<f64> {
     if wactor <= 0.0 || ray <= 0.0 {
         return None;
     }
@@ -279,7 +279,7 @@ pub fn advantage(w: &Workload, wactor: f64, ray: f64) -> Option<f64> {
 }
 
 /// Whether `value` meets the workload's target (`None` when it has none).
-pub fn meets_target(w: &Workload, value: f64) -> Option<bool> {
+pub(crate) fn meets_target(w: &Workload, value: f64) -> Option<bool> {
     let target = w.target?;
     Some(match w.better {
         Better::Lower => value <= target,
@@ -297,7 +297,7 @@ fn target_text(w: &Workload) -> String {
 
 /// The side-by-side table, as Markdown (it reads as plain text too).
 /// Targets are judged only if `judge` (not for quick runs).
-pub fn table(
+pub(crate) fn table(
     wactor: &BTreeMap<String, Figure>,
     ray: Option<&BTreeMap<String, Figure>>,
     judge: bool,

@@ -14,6 +14,7 @@
 
 mod bare;
 mod figures;
+mod scale;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use figures::{Figure, WORKLOADS, read_figures, table};
-use workloads::Scale;
+use scale::Scale;
 
 #[derive(Parser)]
 #[command(about = "Ray's actor workloads on wactor, side by side with Ray 2.60")]

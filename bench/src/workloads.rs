@@ -7,47 +7,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use futures::future::try_join_all;
 use wactor::{ActorComponent, ActorHandle, ActorOptions, GuestOutput, Runtime};
 use wasmtime::component::Val;
 
 use crate::figures::Figure;
-
-/// How big the workloads are.
-#[derive(Clone, Copy, Debug)]
-pub struct Scale {
-    /// How long each sleeping call sleeps.
-    pub sleep: Duration,
-    /// How long each rate is measured (after a warm-up of a third of it).
-    pub window: Duration,
-    /// How many actors the creation and idle-memory workloads spawn.
-    pub actors: u32,
-    /// How many calls the 10k workloads make.
-    pub many_calls: u32,
-    /// Calls of the guest-to-guest loop.
-    pub peer_calls: u32,
-}
-
-impl Scale {
-    /// The full run: the sizes of Ray's own benchmarks.
-    pub const FULL: Scale = Scale {
-        sleep: Duration::from_secs(1),
-        window: Duration::from_secs(2),
-        actors: 10_000,
-        many_calls: 10_000,
-        peer_calls: 20_000,
-    };
-
-    /// `--quick`: the same code paths in seconds, for CI.
-    pub const QUICK: Scale = Scale {
-        sleep: Duration::from_millis(100),
-        window: Duration::from_millis(300),
-        actors: 1_000,
-        many_calls: 2_000,
-        peer_calls: 2_000,
-    };
-}
+use crate::scale::{Scale, rss_kib};
 
 /// The batch size of the batched workloads (Ray's benchmarks use 1,000).
 const BATCH: usize = 1000;
@@ -77,7 +43,7 @@ fn quiet() -> ActorOptions {
 }
 
 /// Runs the workload `key` and returns its figure.
-pub async fn run(key: &str, scale: Scale) -> Result<Figure> {
+pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
     let rt = runtime(scale, key)?;
     match key {
         "sleep50_async" => sleeps(&rt, 50, None, scale).await,
@@ -341,24 +307,6 @@ async fn actor_creation(rt: &Runtime, path: &str, n: u32) -> Result<Figure> {
     })
 }
 
-/// The resident set of this process, in KiB.
-pub fn rss_kib() -> Result<f64> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS in /proc/self/status")?;
-    let kib: f64 = line
-        .split_whitespace()
-        .nth(1)
-        .context("VmRSS without a number")?
-        .parse()?;
-    Ok(kib)
-}
-
-/// The growth of the process's RSS per actor, for actors that answered one
-/// call and now sit idle.
 /// The growth of the process's RSS per actor, for `n` actors of the
 /// component at `path` that answered one call and now sit idle.
 async fn idle_actor_rss(rt: &Runtime, path: &str, n: u32) -> Result<Figure> {

@@ -40,6 +40,10 @@ pub const THREADED_TASKS: &str = env!("WACTOR_EXAMPLE_THREADED_TASKS");
 /// `relay(input: object-ref) -> object-ref`.
 pub const PIPELINE: &str = env!("WACTOR_EXAMPLE_PIPELINE");
 
+/// A threaded actor that imports a capability the embedder adds,
+/// `wactor-examples:host/greetings`: `greet(name)` returns its `greeting`.
+pub const GREETER: &str = env!("WACTOR_EXAMPLE_GREETER");
+
 /// Python (componentize-py): Ray's `AsyncActor` with `run-concurrent`,
 /// `run-task` (1 s) and `peak-concurrency`.
 pub const PY_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_PY_ASYNC_ACTOR");
@@ -58,6 +62,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("run-tasks", RUN_TASKS),
     ("threaded-tasks", THREADED_TASKS),
     ("pipeline", PIPELINE),
+    ("greeter", GREETER),
     ("py-async-actor", PY_ASYNC_ACTOR),
     ("py-driver", PY_DRIVER),
 ];

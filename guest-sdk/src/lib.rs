@@ -7,7 +7,7 @@
 //! package my:greeter;
 //!
 //! world greeter {
-//!     include wactor:runtime/actor@0.1.0;
+//!     include wactor:runtime/actor@0.2.0;
 //!     // `async func`: calls interleave on one instance (an async actor).
 //!     export greet: async func(name: string, delay-ms: u64) -> string;
 //! }
@@ -45,15 +45,12 @@
 
 use std::time::Duration;
 
-#[allow(missing_docs)] // generated from the documented WIT in `wit/`
+#[allow(missing_docs)] // generated from the documented WIT in `macros/wit/`
 mod bindings {
-    wit_bindgen::generate!({
-        path: "../wit",
-        world: "wactor:runtime/actor@0.1.0",
-    });
+    wactor_guest_macros::runtime_bindings!();
 }
 
-pub use bindings::wactor::runtime::{actors, logging, time};
+pub use bindings::wactor::runtime::{actors, awaiting, logging, time, types};
 pub use logging::Level;
 
 /// Generates the bindings of an actor's WIT world, with the

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::actors;
+use crate::{actors, awaiting, types};
 
 /// Why a call, a wait or a request failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,16 +33,16 @@ pub enum Error {
     Decode(String),
 }
 
-impl From<actors::Error> for Error {
-    fn from(e: actors::Error) -> Self {
+impl From<types::Error> for Error {
+    fn from(e: types::Error) -> Self {
         match e {
-            actors::Error::MethodFailed(json) => Error::MethodFailed(json),
-            actors::Error::ActorDied(why) => Error::ActorDied(why),
-            actors::Error::Timeout => Error::Timeout,
-            actors::Error::Cancelled => Error::Cancelled,
-            actors::Error::Invalid(why) => Error::Invalid(why),
-            actors::Error::WouldBlock(why) => Error::WouldBlock(why),
-            actors::Error::Overloaded(why) => Error::Overloaded(why),
+            types::Error::MethodFailed(json) => Error::MethodFailed(json),
+            types::Error::ActorDied(why) => Error::ActorDied(why),
+            types::Error::Timeout => Error::Timeout,
+            types::Error::Cancelled => Error::Cancelled,
+            types::Error::Invalid(why) => Error::Invalid(why),
+            types::Error::WouldBlock(why) => Error::WouldBlock(why),
+            types::Error::Overloaded(why) => Error::Overloaded(why),
         }
     }
 }
@@ -78,7 +78,7 @@ fn millis(timeout: Option<Duration>) -> Option<u64> {
 
 /// The result of a call, now or later. Ray's `ObjectRef`.
 #[derive(Debug)]
-pub struct ObjectRef(actors::ObjectRef);
+pub struct ObjectRef(types::ObjectRef);
 
 impl Clone for ObjectRef {
     fn clone(&self) -> Self {
@@ -88,12 +88,12 @@ impl Clone for ObjectRef {
 
 impl ObjectRef {
     /// Wraps a raw handle, e.g. one received as an `own<object-ref>` argument.
-    pub fn from_raw(raw: actors::ObjectRef) -> Self {
+    pub fn from_raw(raw: types::ObjectRef) -> Self {
         ObjectRef(raw)
     }
 
     /// The raw handle, e.g. to return it from a method.
-    pub fn into_raw(self) -> actors::ObjectRef {
+    pub fn into_raw(self) -> types::ObjectRef {
         self.0
     }
 
@@ -120,7 +120,7 @@ impl ObjectRef {
 
     /// Waits for the result without blocking the actor. Ray's `await ref`.
     pub async fn get<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        decode(&self.0.get().await?)
+        decode(&awaiting::get(&self.0).await?)
     }
 
     /// Blocks until the result is there or `timeout` passes. For sync code
@@ -159,7 +159,7 @@ impl Options {
 
 /// A handle to an actor.
 #[derive(Debug)]
-pub struct Actor(actors::Actor);
+pub struct Actor(types::Actor);
 
 impl Actor {
     /// Spawns an actor from this guest's own component. Ray's `Actor.remote()`.
@@ -170,7 +170,7 @@ impl Actor {
     /// Spawns an actor from the component the host made available as `name`
     /// (or from this guest's own, for `None`).
     pub fn spawn_from(name: Option<&str>, options: Options) -> Result<Actor, Error> {
-        let options = actors::ActorOptions {
+        let options = types::ActorOptions {
             name: options.name,
             max_concurrency: options.max_concurrency,
         };
@@ -271,9 +271,9 @@ pub async fn wait(
     num_returns: usize,
     timeout: Option<Duration>,
 ) -> Result<Vec<usize>, Error> {
-    let raw: Vec<&actors::ObjectRef> = refs.iter().map(|r| &r.0).collect();
+    let raw: Vec<&types::ObjectRef> = refs.iter().map(|r| &r.0).collect();
     let num = u32::try_from(num_returns).unwrap_or(u32::MAX);
-    let ready = actors::wait(raw, num, millis(timeout)).await?;
+    let ready = awaiting::wait(raw, num, millis(timeout)).await?;
     Ok(ready.into_iter().map(|i| i as usize).collect())
 }
 

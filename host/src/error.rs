@@ -1,14 +1,21 @@
 //! The errors of the embedding API.
 //!
 //! Every error is `Clone` because one failure reaches every holder of an
-//! [`ObjectRef`](crate::ObjectRef) (refs are shared, as in Ray), and every
-//! message names what failed and what was expected, so a user can act on it
-//! without reading our code.
+//! [`ObjectRef`](crate::ObjectRef) (refs are shared, as in Ray), so causes
+//! from other libraries are kept behind an `Arc` and reached through
+//! [`std::error::Error::source`]. Every message names what failed and what
+//! was expected, so a user can act on it without reading our code.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::Val;
+
+/// The cause of an [`Error`] that came from another library (the operating
+/// system, wasmtime, a parser), shared by the clones of the error.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What can go wrong when loading components, spawning actors, calling
 /// methods and waiting for results.
@@ -32,12 +39,13 @@ use wasmtime::component::Val;
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read.
-    #[error("cannot read {path}: {reason}")]
+    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// What the operating system said.
-        reason: String,
+        #[source]
+        source: Arc<std::io::Error>,
     },
 
     /// The bytes are not valid WebAssembly, or not a valid component.
@@ -45,8 +53,11 @@ pub enum Error {
     InvalidComponent {
         /// Where the bytes came from (a path, or the name given to them).
         origin: String,
-        /// What the validator or compiler said.
+        /// What is wrong, in short.
         reason: String,
+        /// What the validator or compiler said, when it said something.
+        #[source]
+        source: Option<Source>,
     },
 
     /// The bytes are a core WebAssembly module: actors must be components.
@@ -68,25 +79,48 @@ pub enum Error {
         origin: String,
         /// What is missing or wrong.
         reason: String,
+        /// What wasmtime said, when it said something.
+        #[source]
+        source: Option<Source>,
     },
 
     /// The runtime could not be set up (engine configuration, thread pool).
-    #[error("cannot start the wactor runtime: {0}")]
-    Setup(String),
+    #[error("cannot start the wactor runtime: {what}")]
+    Setup {
+        /// What could not be set up.
+        what: String,
+        /// Why.
+        #[source]
+        source: Source,
+    },
 
-    /// Creating an instance of the component failed.
-    #[error("cannot instantiate actor {actor}: {reason}")]
-    Instantiation {
-        /// The actor's name.
-        actor: String,
-        /// What wasmtime said.
+    /// An option given to [`spawn`](crate::ActorComponent::spawn) or to the
+    /// runtime cannot be used.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option, as named in [`ActorOptions`](crate::ActorOptions).
+        option: &'static str,
+        /// What is wrong with it.
         reason: String,
+    },
+
+    /// A guest asked to spawn from a component it was not given.
+    #[error(
+        "no component named `{name}` was made available to this actor (available: {}); the \
+         host allows components by name, e.g. `wactor run --component {name}=path.wasm`",
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    )]
+    ComponentNotAllowed {
+        /// The name asked for.
+        name: String,
+        /// The names it may use.
+        available: Vec<String>,
     },
 
     /// The actor has no export of that name.
     #[error("actor {actor} has no method `{method}`; its methods are: {}", .available.join(", "))]
     UnknownMethod {
-        /// The actor's name.
+        /// The actor's (or component's) name.
         actor: String,
         /// The name that was asked for.
         method: String,
@@ -123,14 +157,35 @@ pub enum Error {
         got: String,
     },
 
-    /// Arguments written as text (WAVE) could not be parsed.
+    /// Arguments written as text (WAVE or JSON) could not be parsed.
     #[error("cannot parse the arguments of `{method}` ({signature}): {reason}")]
     BadArguments {
         /// The method called.
         method: String,
         /// Its WIT signature.
         signature: String,
-        /// What the parser said.
+        /// What the parser said, and where.
+        reason: String,
+    },
+
+    /// A value could not be stored or handed over: JSON that does not parse
+    /// (a guest's `put`), or a result the host cannot pass to its caller.
+    #[error("invalid value: {reason}")]
+    InvalidValue {
+        /// What is wrong with it.
+        reason: String,
+        /// What the parser said, when it said something.
+        #[source]
+        source: Option<Source>,
+    },
+
+    /// The arguments of a call could not be moved into the callee's
+    /// instance (e.g. its table of handles is full). The call did not run.
+    #[error("cannot pass the arguments of `{method}` into the actor: {reason}")]
+    Transfer {
+        /// The method called.
+        method: String,
+        /// What wasmtime said.
         reason: String,
     },
 
@@ -189,10 +244,23 @@ pub enum Error {
         limit: usize,
     },
 
-    /// A blocking wait was asked for where it would deadlock (e.g. with
-    /// `num_returns` larger than the number of refs).
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
+    /// Waiting here would never end, or would stall other calls: a blocking
+    /// get inside an async actor, or a wait for a call that cannot start.
+    #[error("would block: {reason}")]
+    WouldBlock {
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// [`wait`](crate::wait) was asked for more results than it was given
+    /// refs: it could never return.
+    #[error("cannot wait for {num_returns} results among {refs} refs")]
+    InvalidWait {
+        /// How many results were asked for.
+        num_returns: usize,
+        /// How many refs were given.
+        refs: usize,
+    },
 
     /// A result could not be converted to the Rust type asked for.
     #[error("expected a value of type {expected}, got {got}")]
@@ -202,6 +270,42 @@ pub enum Error {
         /// The value received.
         got: String,
     },
+}
+
+impl Error {
+    /// Whether trying again may succeed: a wait that timed out (the call
+    /// goes on), a call refused by backpressure (the queue drains), or a
+    /// call lost with a restarted instance (the actor lives on). The other
+    /// errors repeat if the same thing is tried again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(wactor::Error::Timeout(Duration::from_secs(1)).is_retryable());
+    /// assert!(!wactor::Error::Cancelled.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_) | Error::Backpressure { .. } | Error::ActorRestarted { .. }
+        )
+    }
+
+    /// An [`Error::InvalidComponent`] for bytes wasmtime refused.
+    pub(crate) fn invalid_component(origin: &str, error: wasmtime::Error) -> Error {
+        Error::InvalidComponent {
+            origin: origin.to_string(),
+            reason: "wasmtime cannot validate or compile it".into(),
+            source: Some(source(error)),
+        }
+    }
+
+    /// An [`Error::Setup`] for what wasmtime or the OS refused.
+    pub(crate) fn setup(what: &str, source: Source) -> Error {
+        Error::Setup {
+            what: what.to_string(),
+            source,
+        }
+    }
 }
 
 /// Why an actor died.
@@ -234,8 +338,15 @@ pub enum DeathCause {
         /// The method of the call.
         method: String,
         /// The deadline it ran past.
-        deadline: std::time::Duration,
+        deadline: Duration,
     },
+    /// No instance could be made: the component's start code trapped, a
+    /// granted directory could not be opened, or the instance pool is full.
+    Instantiation(String),
+    /// The host failed while serving the actor (a bug in wactor or in an
+    /// embedder's capability): the actor was stopped rather than left in a
+    /// state nobody can vouch for.
+    HostFault(String),
     /// The runtime shut down, or dropped the call without running it.
     Shutdown,
 }
@@ -250,18 +361,93 @@ impl fmt::Display for DeathCause {
                 f,
                 "a call of `{method}` ran past its deadline of {deadline:?}, so the actor was retired"
             ),
+            DeathCause::Instantiation(why) => write!(f, "no instance could be made: {why}"),
+            DeathCause::HostFault(why) => write!(f, "the host failed while serving it: {why}"),
             DeathCause::Shutdown => f.write_str("the runtime shut down before the call finished"),
         }
     }
 }
 
 /// A value as WAVE text, for messages.
-pub(crate) fn render(value: &Option<Val>) -> String {
+fn render(value: &Option<Val>) -> String {
     match value {
         Some(v) => crate::value::to_wave(v),
         None => "(no payload)".to_string(),
     }
 }
 
+/// A wasmtime error as a shareable [`Source`], its chain intact.
+pub(crate) fn source(error: wasmtime::Error) -> Source {
+    Arc::from(error.into_boxed_dyn_error())
+}
+
+/// `error` and every cause behind it, `: `-separated, for places that can
+/// only carry text (a guest's error string, a log line).
+pub(crate) fn full_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 /// The result of the embedding API.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_kept_and_reachable() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let error = Error::Io {
+            path: "x.wasm".into(),
+            source: Arc::new(io),
+        };
+        let source = std::error::Error::source(&error).expect("a source");
+        assert_eq!(source.to_string(), "no such file");
+        assert_eq!(full_text(&error), "cannot read x.wasm: no such file");
+    }
+
+    #[test]
+    fn only_waiting_again_backpressure_and_restarts_are_retryable() {
+        assert!(Error::Timeout(Duration::from_secs(1)).is_retryable());
+        assert!(
+            Error::Backpressure {
+                actor: "a".into(),
+                limit: 1
+            }
+            .is_retryable()
+        );
+        assert!(
+            Error::ActorRestarted {
+                actor: "a".into(),
+                cause: DeathCause::Trap("x".into())
+            }
+            .is_retryable()
+        );
+        assert!(
+            !Error::ActorDied {
+                actor: "a".into(),
+                cause: DeathCause::Killed
+            }
+            .is_retryable()
+        );
+        assert!(!Error::Cancelled.is_retryable());
+    }
+
+    #[test]
+    fn a_wasmtime_error_keeps_its_chain_as_a_source() {
+        let error = wasmtime::Error::msg("inner").context("outer");
+        let e = Error::invalid_component("c.wasm", error);
+        let text = full_text(&e);
+        assert!(text.contains("outer") && text.contains("inner"), "{text}");
+    }
+}

@@ -38,29 +38,55 @@
 //! # Ok(()) }
 //! ```
 //!
-//! See `docs/architecture.md` in the repository for how it is built.
+//! # Errors and panics
+//!
+//! Every fallible function returns [`Error`] and says in its `# Errors`
+//! section which variants it gives. No function of the API panics, on any
+//! input: bad bytes, unknown methods, wrong arguments, any [`Duration`](std::time::Duration)
+//! (a timeout too long to represent waits as long as it takes), a trapping
+//! or runaway guest. Each becomes an error or a [`DeathCause`], and every
+//! [`ObjectRef`] resolves.
+//!
+//! # Layers
+//!
+//! The crate is built in layers, each importing only the ones below it
+//! (`docs/architecture.md` draws them and walks one call through):
+//!
+//! | layer | modules | what |
+//! | --- | --- | --- |
+//! | values | `value`, `ids` | WIT types, WAVE, the JSON of `docs/values.md`; actor ids |
+//! | errors | `error` | [`Error`], [`DeathCause`] |
+//! | refs | `object_ref` | [`ObjectRef`], `put`, `wait` |
+//! | calls | `call` | methods, arguments, the queued call and its envelope, mailboxes, counters |
+//! | actors | `actor` | [`ActorHandle`] and what its clones share |
+//! | guest interface | `guest` | store data, the host side of `wactor:runtime` and WASI, the sandbox, capabilities |
+//! | engines | `engine` | the two engines and their linkers, the compile cache, loaded components |
+//! | schedulers | `scheduler` | the tasks that run calls: async actors, threaded actors, one call lifecycle |
+//! | API | `api` | [`Runtime`], [`ActorComponent`], [`ActorOptions`], drivers |
 
 mod actor;
-mod bindings;
-mod cache;
-mod component;
-mod driver;
+mod api;
+mod call;
+mod engine;
 mod error;
-mod json;
+mod guest;
+mod ids;
 mod object_ref;
-mod runtime;
-mod sandbox;
 mod scheduler;
 mod value;
 
-pub use actor::{ActorHandle, ActorOptions, TypedRef};
-pub use component::{ActorComponent, ActorKind, Method};
-pub use error::{DeathCause, Error, Result};
-pub use json::to_json_text as to_json;
+pub use actor::{ActorHandle, TypedRef};
+pub use api::{ActorComponent, ActorOptions, Runtime, RuntimeBuilder};
+pub use call::{ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
+pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
+pub use error::{DeathCause, Error, Result, Source};
+pub use guest::{
+    ActorInfo, ActorState, Capability, DEFAULT_MEMORY_LIMIT, DirAccess, EngineKind, GuestOutput,
+    OutputCapture,
+};
+pub use ids::ActorId;
 pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};
-pub use runtime::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, Runtime, RuntimeBuilder};
-pub use sandbox::{DEFAULT_MEMORY_LIMIT, DirAccess, GuestOutput, OutputCapture};
-pub use value::{Arg, FromVal, IntoArg, IntoArgs, IntoVal};
+pub use value::json::to_json_text as to_json;
 
 /// Component values, as used for dynamic arguments and results.
 pub use wasmtime::component::Val;

@@ -82,7 +82,7 @@ fn inspect_prints_the_kind_and_every_signature() {
         stdout.contains("  divide: func(a: s64, b: s64) -> result<s64, string>"),
         "{stdout}"
     );
-    assert!(stdout.contains("wactor:runtime/time@0.1.0"), "{stdout}");
+    assert!(stdout.contains("wactor:runtime/time@0.2.0"), "{stdout}");
 
     let out = wactor(&["inspect", wactor_examples::THREADED_ACTOR]);
     assert!(text(&out.stdout).contains("threaded actor (default max_concurrency 1)"));
@@ -114,7 +114,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     let dir = env!("CARGO_TARGET_TMPDIR");
     let core = format!("{dir}/core-module.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["inspect", &core],
             "core WebAssembly module, not a component",
@@ -134,6 +134,26 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
             "cannot parse the arguments of `divide`",
         ),
         (&["run", wactor_examples::FAULTY], "pass --invoke"),
+        // Multi-byte whitespace around the name (it once panicked: the name
+        // was cut by its byte length after trimming).
+        (
+            &[
+                "run",
+                wactor_examples::ASYNC_ACTOR,
+                "--invoke",
+                "\u{3000}\u{3000}peak()",
+            ],
+            "has no method `peak`",
+        ),
+        (
+            &[
+                "run",
+                wactor_examples::ASYNC_ACTOR,
+                "--invoke",
+                "\u{3000}peak-concurrency\u{3000}(\u{3000}",
+            ],
+            "cannot parse the arguments of `peak-concurrency`",
+        ),
     ];
     for (args, expected) in cases {
         let out = wactor(args);

@@ -160,7 +160,7 @@ async fn wrong_arity_and_wrong_types_say_what_was_expected() {
     );
 
     // The actor is unharmed by rejected calls.
-    let method = actor.component().method("describe").unwrap();
+    let method = actor.method("describe").unwrap();
     let args = method
         .parse_args(r#"("x", ["a", "b"], some(3), {shout: true, repeat: 2})"#)
         .unwrap();
@@ -313,7 +313,10 @@ fn an_actor_whose_start_needs_more_than_its_limit_fails_to_instantiate() {
         .unwrap()
         .get(Some(PATIENCE))
         .unwrap_err();
-    assert!(err.to_string().contains("instantiation failed"), "{err}");
+    assert!(
+        err.to_string().contains("no instance could be made"),
+        "{err}"
+    );
     assert!(err.to_string().contains("memory limit exceeded"), "{err}");
 }
 

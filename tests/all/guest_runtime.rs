@@ -226,7 +226,7 @@ async fn blocking_get_inside_an_async_actor_is_an_error_not_a_hang() {
         let pending = actor.call("echo", ("later", 60_000u64)).unwrap();
         let err = call_str(&actor, method, (pending,)).await.unwrap_err();
         assert!(
-            err.contains("would block its event loop; await `get` instead"),
+            err.contains("would block its event loop; await `awaiting.get` instead"),
             "{method}: {err}"
         );
     }
@@ -332,20 +332,6 @@ async fn remote_functions_run_on_a_shared_pool_from_the_host() {
             .unwrap(),
         Val::S64(3)
     );
-}
-
-#[test]
-fn the_task_pool_is_sized_by_the_runtime_for_sync_components() {
-    let rt = wactor::Runtime::builder()
-        .cache_dir(None::<&str>)
-        .task_pool_size(3)
-        .build()
-        .unwrap();
-    let threaded = load(&rt, "threaded-actor").task_pool().unwrap();
-    assert_eq!(threaded.max_concurrency(), 3);
-    assert_eq!(threaded.name(), "threaded_actor-tasks");
-    let asynchronous = load(&rt, "faulty").task_pool().unwrap();
-    assert_eq!(asynchronous.max_concurrency(), 1000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

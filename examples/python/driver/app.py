@@ -11,12 +11,12 @@ Ray's equivalent:
 import json
 
 from wit_world import exports
-from wit_world.imports import actors
+from wit_world.imports import actors, types
 
 
 class Run(exports.Run):
     def run(self) -> None:
-        options = actors.ActorOptions(name="counter", max_concurrency=None)
+        options = types.ActorOptions(name="counter", max_concurrency=None)
         counter = actors.spawn("counter", options)
         refs = [counter.call("add", json.dumps([n]), []) for n in (1, 2, 3)]
         # A driver is sync code: it blocks on its refs, like `ray.get`.

@@ -1,14 +1,25 @@
 //! `actor!`, re-exported by `wactor-guest`; see its documentation there.
 //!
-//! A proc macro only to learn where the wactor WIT files are: this crate is
-//! compiled from the wactor repository, so `CARGO_MANIFEST_DIR` here points
-//! into it, which a `macro_rules!` macro expanded in the user's crate cannot
-//! know.
+//! A proc macro only to learn where the wactor WIT files are: they ship
+//! inside this crate (`wit/runtime.wit`), and `CARGO_MANIFEST_DIR` here
+//! points at this crate's sources wherever Cargo unpacked them, which a
+//! `macro_rules!` macro expanded in the user's crate cannot know.
 
 use proc_macro::{TokenStream, TokenTree};
 
-/// The folder of `wit/runtime.wit`, next to this crate's parent.
-const WACTOR_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit");
+/// The folder of this crate's copy of `wactor:runtime`.
+const WACTOR_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit");
+
+/// The `with` entries that map every `wactor:runtime` interface to the
+/// bindings `wactor-guest` generated for it, so a guest's types and theirs
+/// are one and the same.
+const WITH: &str = r#"
+    "wactor:runtime/types@0.2.0": ::wactor_guest::types,
+    "wactor:runtime/time@0.2.0": ::wactor_guest::time,
+    "wactor:runtime/logging@0.2.0": ::wactor_guest::logging,
+    "wactor:runtime/actors@0.2.0": ::wactor_guest::actors,
+    "wactor:runtime/awaiting@0.2.0": ::wactor_guest::awaiting,
+"#;
 
 /// Generates the bindings of an actor's WIT world, with the `wactor:runtime`
 /// interfaces taken from `wactor-guest`: `actor!("my:pkg/my-world")` reads
@@ -40,11 +51,23 @@ pub fn actor(input: TokenStream) -> TokenStream {
             world: {world},
             runtime_path: "::wactor_guest::__private::wit_bindgen::rt",
             bitflags_path: "::wactor_guest::__private::wit_bindgen::rt::bitflags",
-            with: {{
-                "wactor:runtime/time@0.1.0": ::wactor_guest::time,
-                "wactor:runtime/logging@0.1.0": ::wactor_guest::logging,
-                "wactor:runtime/actors@0.1.0": ::wactor_guest::actors,
-            }},
+            with: {{ {WITH} }},
+        }});"#
+    )
+    .parse()
+    .expect("valid tokens")
+}
+
+/// The bindings of `wactor:runtime` itself, for `wactor-guest` (not for
+/// actors: use [`actor!`]).
+#[doc(hidden)]
+#[proc_macro]
+pub fn runtime_bindings(_input: TokenStream) -> TokenStream {
+    let wit = format!("{WACTOR_WIT:?}");
+    format!(
+        r#"::wit_bindgen::generate!({{
+            path: {wit},
+            world: "wactor:runtime/actor@0.2.0",
         }});"#
     )
     .parse()

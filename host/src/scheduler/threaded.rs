@@ -15,54 +15,49 @@
 //! replaced, and the pool is whole again.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::{
-    ResultSlot, bury, death_cause, instantiate, lower_args, outcome, plain_args, settle,
-    watch_deadline,
-};
-use crate::actor::{ActorOptions, ActorShared, Call};
-use crate::error::{DeathCause, Error};
-use crate::sandbox::Role;
+use super::lifecycle::{self, ResultSlot, Returned};
+use super::{Actor, death_cause, instantiate};
+use crate::call::Call;
+use crate::error::DeathCause;
+use crate::guest::{lower_args, plain_args};
 
-pub(crate) async fn run(
-    shared: Arc<ActorShared>,
-    mailbox: mpsc::UnboundedReceiver<Call>,
-    options: ActorOptions,
-) {
+pub(super) async fn run(actor: Actor, mailbox: mpsc::UnboundedReceiver<Call>) {
+    let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
         // One instance (the default) needs no shared queue and no task of
         // its own: this task is its worker. Spawning is then one task, and a
-        // call costs no lock.
-        if shared.max_concurrency == 1 {
+        // call takes no lock.
+        if shared.limits.max_concurrency == 1 {
             let mut queue = Queue::Own(mailbox);
-            worker(shared.clone(), &mut queue, &options).await;
-            if shared.death().is_some() {
-                bury(&shared, queue.receiver().await.as_mut(), []);
+            worker(&actor, &mut queue).await;
+            if shared.is_dead() {
+                lifecycle::bury(&shared, queue.receiver().await.as_mut(), []);
             }
             return;
         }
+        let actor = Arc::new(actor);
         let queue = Arc::new(Mutex::new(mailbox));
         let mut workers = JoinSet::new();
-        for replica in 0..shared.max_concurrency {
-            let (shared, queue, options) = (shared.clone(), queue.clone(), options.clone());
+        for replica in 0..shared.limits.max_concurrency {
+            let (actor, queue) = (actor.clone(), queue.clone());
             workers.spawn(
-                async move { worker(shared, &mut Queue::Shared(queue), &options).await }
+                async move { worker(&actor, &mut Queue::Shared(queue)).await }
                     .instrument(tracing::debug_span!("replica", replica)),
             );
         }
         while let Some(joined) = workers.join_next().await {
             if let Err(e) = joined {
-                shared.die(DeathCause::Trap(format!("a host worker failed: {e}")));
+                shared.die(DeathCause::HostFault(format!("a worker task failed: {e}")));
             }
         }
-        if shared.death().is_some() {
-            bury(&shared, &mut *queue.lock().await, []);
+        if shared.is_dead() {
+            lifecycle::bury(&shared, &mut *queue.lock().await, []);
         }
     }
     .instrument(span)
@@ -104,8 +99,9 @@ impl Queue {
     }
 }
 
-async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOptions) {
-    let (mut store, mut funcs) = match instantiate(&shared, options, Role::ThreadedActor).await {
+async fn worker(actor: &Actor, queue: &mut Queue) {
+    let shared = &actor.shared;
+    let (mut store, mut funcs) = match instantiate(actor).await {
         Ok(ready) => ready,
         Err(cause) => {
             shared.die(cause);
@@ -122,60 +118,39 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
             _ = &mut death => return,
             call = queue.recv() => call,
         };
-        let Some(Call {
-            method,
-            args,
-            promise,
-            _queued,
-            retries_left,
-        }) = call
-        else {
+        let Some(call) = call else {
             return; // every handle is gone and the queue is empty
         };
-        drop(_queued); // started: no longer waiting
-        if promise.is_settled() {
+        let Some((call, args)) = lifecycle::start(call, shared) else {
             continue; // cancelled while queued
-        }
-        let retry = (retries_left > 0).then(|| args.clone());
+        };
+        let method = shared.methods.get(call.method());
         let args = match plain_args(args).or_else(|args| lower_args(&mut store, args)) {
             Ok(args) => args,
             Err(e) => {
-                promise.resolve(Err(Error::InvalidRequest(format!(
-                    "cannot pass the arguments of `{}`: {e}",
-                    method.name()
-                ))));
+                call.refuse(shared, &e);
                 continue;
             }
         };
-        let func = funcs[method.index];
-        let mut result_slot = ResultSlot::for_method(&method);
-        promise.mark_started();
-        // Counted down on every way out of this call (finish, kill, trap).
-        let _running = Running::enter(&shared);
-        let watchdog = watch_deadline(&shared, &promise, &method);
-        store.data_mut().current_method = Some(method.name().into());
+        let func = funcs[call.method() as usize];
+        let mut result = ResultSlot::for_method(method);
+        store.data_mut().current_method = Some(call.method());
         store.data_mut().lag.reset();
         // A fresh time slice for each call: a deadline left from an earlier
         // one would make the call yield at its first check, for nothing.
         store.set_epoch_deadline(1);
-        let result = tokio::select! {
+        let called = tokio::select! {
             biased;
             _ = &mut death => {
                 // Killed mid-call: dropping the call leaves this instance
                 // unusable, which is fine, as it is never used again.
-                promise.resolve(Err(shared.died_error()));
+                call.abandon(shared, shared.died_error());
                 return;
             }
-            result = func.call_async(&mut store, &args, result_slot.slots()) => result,
+            called = func.call_async(&mut store, &args, result.slots()) => called,
         };
-        if let Some(watchdog) = watchdog {
-            watchdog.abort();
-        }
-        match result {
-            Ok(()) => {
-                let out = outcome(&shared.name, &method, result_slot.take());
-                settle(&mut store, promise, out);
-            }
+        match called {
+            Ok(()) => call.finish(shared, Returned::take(&mut store, result.take())),
             Err(trap) => {
                 let cause = death_cause(&trap);
                 if matches!(cause, DeathCause::Trap(_))
@@ -183,25 +158,8 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
                 {
                     // Only this instance is replaced; the others keep serving.
                     tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
-                    let failed = match retry {
-                        Some(args) => Call::retry(
-                            &shared,
-                            options.my_mailbox.as_ref(),
-                            method,
-                            args,
-                            promise,
-                            retries_left,
-                        )
-                        .err(),
-                        None => Some(promise),
-                    };
-                    if let Some(promise) = failed {
-                        promise.resolve(Err(Error::ActorRestarted {
-                            actor: shared.name.to_string(),
-                            cause,
-                        }));
-                    }
-                    match instantiate(&shared, options, Role::ThreadedActor).await {
+                    call.lost(shared, &cause, &actor.mailbox);
+                    match instantiate(actor).await {
                         Ok((new_store, new_funcs)) => {
                             (store, funcs) = (new_store, new_funcs);
                             continue;
@@ -214,25 +172,9 @@ async fn worker(shared: Arc<ActorShared>, queue: &mut Queue, options: &ActorOpti
                 }
                 tracing::warn!(actor = %shared.name, %cause, "actor died");
                 shared.die(cause);
-                promise.resolve(Err(shared.died_error()));
+                call.abandon(shared, shared.died_error());
                 return;
             }
         }
-    }
-}
-
-/// Keeps `ActorShared::running` for the call in progress on one instance.
-struct Running<'a>(&'a ActorShared);
-
-impl<'a> Running<'a> {
-    fn enter(shared: &'a ActorShared) -> Self {
-        shared.running.fetch_add(1, Ordering::AcqRel);
-        Running(shared)
-    }
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.running.fetch_sub(1, Ordering::AcqRel);
     }
 }

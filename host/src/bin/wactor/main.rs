@@ -254,17 +254,9 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let method_name = invoke.split('(').next().unwrap_or(invoke).trim();
-    let Some(method) = component.method(method_name) else {
-        let names: Vec<_> = component.methods().map(|m| m.name()).collect();
-        bail!(
-            "{} has no method `{method_name}`; its methods are: {}",
-            args.component.display(),
-            names.join(", ")
-        );
-    };
-    let call_args = method.parse_args(&invoke[method_name.len()..])?;
-
+    let (method, call_args) = component
+        .parse_invoke(invoke)
+        .with_context(|| format!("--invoke {invoke:?}"))?;
     let mut options = with_capabilities(ActorOptions::new(), &args);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);

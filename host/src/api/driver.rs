@@ -8,24 +8,23 @@
 //! `object-ref.get`, while `get-blocking` is allowed (a driver is sync code,
 //! like Ray's driver script calling `ray.get`).
 
-use crate::actor::ActorOptions;
-use crate::component::{ActorComponent, Method};
+use super::component::{ActorComponent, OwnComponent};
+use super::options::ActorOptions;
 use crate::error::{DeathCause, Error, Result};
-use crate::sandbox::Role;
+use crate::guest::Role;
 
 impl ActorComponent {
-    /// The component's `wasi:cli/run` export, if it is a command.
-    pub fn command_entry(&self) -> Option<&Method> {
-        self.methods()
-            .find(|m| m.name().starts_with("wasi:cli/run@") && m.name().ends_with("#run"))
-    }
-
     /// Runs the component as a driver program and returns its exit status:
     /// 0 when `run` returns `ok`, 1 when it returns `err`, or the status it
     /// passed to WASI `exit`. A trap is an [`Error::ActorDied`] with the
     /// trap and its wasm backtrace. `options` give the program's name, its
     /// arguments ([`ActorOptions::args`]), its output, and the components it
     /// may spawn besides its own ([`ActorOptions::allow_component`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the component is not a program; otherwise
+    /// as for [`spawn`](ActorComponent::spawn).
     ///
     /// ```no_run
     /// # async fn f() -> Result<(), wactor::Error> {
@@ -44,11 +43,12 @@ impl ActorComponent {
                 reason: "it does not export `wasi:cli/run`, so it cannot run as a program; \
                          call one of its methods instead (e.g. `wactor run --invoke`)"
                     .into(),
+                source: None,
             });
         };
         let entry = entry.name().to_string();
-        let driver =
-            crate::scheduler::spawn_as(self.clone(), options.max_concurrency(1), Role::Driver)?;
+        let own = OwnComponent::Strong(self.clone());
+        let driver = self.spawn_with(options.max_concurrency(1), Role::Driver, own)?;
         match driver.call(&entry, ())?.await {
             Ok(_) => Ok(0),
             Err(Error::MethodFailed { .. }) => Ok(1),

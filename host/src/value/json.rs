@@ -30,7 +30,7 @@
 use serde_json::{Map, Number, Value as Json};
 use wasmtime::component::{Type, Val};
 
-use crate::value::{Mismatch, inside, wit_type};
+use super::{Mismatch, abbreviate, inside, wit_type};
 
 /// `value` as JSON text, in the encoding guests use (see `docs/values.md`).
 ///
@@ -119,12 +119,7 @@ fn single(json: &Json) -> Option<(&str, &Json)> {
 }
 
 fn describe(json: &Json) -> String {
-    let mut text = json.to_string();
-    if text.len() > 60 {
-        text.truncate(57);
-        text.push_str("...");
-    }
-    format!("JSON `{text}`")
+    format!("JSON `{}`", abbreviate(&json.to_string(), 60))
 }
 
 /// `json` read as a value of type `ty`.
@@ -324,5 +319,20 @@ mod tests {
             Json::String("Infinity".into())
         );
         assert_eq!(to_json(&Val::Float32(f32::NAN)), Json::String("NaN".into()));
+    }
+}
+
+#[cfg(test)]
+mod multibyte {
+    use super::*;
+
+    #[test]
+    fn a_long_wrong_typed_json_argument_with_multi_byte_text_is_described() {
+        // The 57th byte falls inside a 3-byte character.
+        let json = Json::String(format!("{}\u{3000}\u{3000}", "x".repeat(55)));
+        let Err(m) = from_json(&json, &Type::U64) else {
+            panic!("a string is not a u64");
+        };
+        assert!(m.got.starts_with("JSON `"), "{}", m.got);
     }
 }

@@ -1,16 +1,18 @@
-//! Dynamic values: checking them against WIT types, printing them, and the
-//! typed convenience layer for Rust callers.
+//! The bottom layer: component values, their WIT types, and their two text
+//! forms (WAVE for people, JSON for guests).
 //!
 //! Arguments and results cross the embedding API as component values
 //! ([`Val`]). We check each argument against the callee's parameter type
 //! ourselves, before anything is queued, so a mismatch is reported at the call
 //! site with the method, the parameter and the expected WIT type, rather than
 //! as a generic lowering failure later.
+//!
+//! Nothing here knows about actors, refs or errors: this layer imports no
+//! other module of the crate.
+
+pub(crate) mod json;
 
 use wasmtime::component::{Type, Val};
-
-use crate::error::{Error, Result};
-use crate::object_ref::ObjectRef;
 
 /// The WIT spelling of `ty`, e.g. `list<option<u32>>`.
 pub(crate) fn wit_type(ty: &Type) -> String {
@@ -76,7 +78,7 @@ pub(crate) fn to_wave(value: &Val) -> String {
 }
 
 /// A short description of what was given, for messages.
-fn describe(value: &Val) -> String {
+pub(crate) fn describe(value: &Val) -> String {
     let kind = match value {
         Val::Bool(_) => "bool",
         Val::S8(_) => "s8",
@@ -105,12 +107,20 @@ fn describe(value: &Val) -> String {
         Val::Stream(_) => "stream",
         Val::ErrorContext(_) => "error-context",
     };
-    let mut text = to_wave(value);
-    if text.len() > 60 {
-        text.truncate(57);
-        text.push_str("...");
+    format!("{kind} `{}`", abbreviate(&to_wave(value), 60))
+}
+
+/// `text` cut to at most `max` bytes for a message, with `...` where it was
+/// cut. Cuts at a character boundary: text from guests may be any UTF-8.
+pub(crate) fn abbreviate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
     }
-    format!("{kind} `{text}`")
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end]).into()
 }
 
 /// A type mismatch: where inside the value (`.field`, `[3]`, ...), what was
@@ -231,277 +241,26 @@ pub(crate) fn typecheck(value: &Val, ty: &Type) -> std::result::Result<(), Misma
     }
 }
 
-/// A Rust value that converts to a component value. Implemented for Rust's
-/// primitives, `String`, `&str`, `Vec`, `Option`, `Result` and tuples.
-///
-/// ```
-/// use wactor::{IntoVal, Val};
-/// assert_eq!(7u64.into_val(), Val::U64(7));
-/// assert_eq!(
-///     Some("x").into_val(),
-///     Val::Option(Some(Box::new(Val::String("x".into()))))
-/// );
-/// ```
-pub trait IntoVal {
-    /// Converts `self` into a [`Val`].
-    fn into_val(self) -> Val;
-}
-
-/// A Rust value that can be read back from a component value.
-///
-/// ```
-/// use wactor::{FromVal, Val};
-/// let list = Val::List(vec![Val::U32(1), Val::U32(2)]);
-/// assert_eq!(Vec::<u32>::from_val(list).unwrap(), [1, 2]);
-/// assert!(u64::from_val(Val::String("1".into())).is_err());
-/// ```
-pub trait FromVal: Sized {
-    /// Converts `value`, or says what was expected.
-    fn from_val(value: Val) -> Result<Self>;
-}
-
-fn conversion<T>(value: &Val) -> Error {
-    Error::Conversion {
-        expected: std::any::type_name::<T>(),
-        got: describe(value),
-    }
-}
-
-macro_rules! primitive {
-    ($($t:ty => $v:ident),* $(,)?) => {$(
-        impl IntoVal for $t {
-            fn into_val(self) -> Val { Val::$v(self) }
-        }
-        impl FromVal for $t {
-            fn from_val(value: Val) -> Result<Self> {
-                match value { Val::$v(x) => Ok(x), other => Err(conversion::<$t>(&other)) }
-            }
-        }
-    )*};
-}
-
-primitive!(
-    bool => Bool, i8 => S8, u8 => U8, i16 => S16, u16 => U16, i32 => S32, u32 => U32,
-    i64 => S64, u64 => U64, f32 => Float32, f64 => Float64, char => Char, String => String,
-);
-
-impl IntoVal for &str {
-    fn into_val(self) -> Val {
-        Val::String(self.to_string())
-    }
-}
-
-impl IntoVal for Val {
-    fn into_val(self) -> Val {
-        self
-    }
-}
-
-impl FromVal for Val {
-    fn from_val(value: Val) -> Result<Self> {
-        Ok(value)
-    }
-}
-
-impl<T: IntoVal> IntoVal for Vec<T> {
-    fn into_val(self) -> Val {
-        Val::List(self.into_iter().map(IntoVal::into_val).collect())
-    }
-}
-
-impl<T: FromVal> FromVal for Vec<T> {
-    fn from_val(value: Val) -> Result<Self> {
-        match value {
-            Val::List(items) | Val::FixedLengthList(items) => {
-                items.into_iter().map(T::from_val).collect()
-            }
-            other => Err(conversion::<Self>(&other)),
-        }
-    }
-}
-
-impl<T: IntoVal> IntoVal for Option<T> {
-    fn into_val(self) -> Val {
-        Val::Option(self.map(|v| Box::new(v.into_val())))
-    }
-}
-
-impl<T: FromVal> FromVal for Option<T> {
-    fn from_val(value: Val) -> Result<Self> {
-        match value {
-            Val::Option(v) => v.map(|v| T::from_val(*v)).transpose(),
-            other => Err(conversion::<Self>(&other)),
-        }
-    }
-}
-
-impl<T: IntoVal, E: IntoVal> IntoVal for std::result::Result<T, E> {
-    fn into_val(self) -> Val {
-        Val::Result(match self {
-            Ok(v) => Ok(Some(Box::new(v.into_val()))),
-            Err(e) => Err(Some(Box::new(e.into_val()))),
-        })
-    }
-}
-
-impl<T: FromVal, E: FromVal> FromVal for std::result::Result<T, E> {
-    fn from_val(value: Val) -> Result<Self> {
-        match value {
-            Val::Result(Ok(Some(v))) => Ok(Ok(T::from_val(*v)?)),
-            Val::Result(Err(Some(e))) => Ok(Err(E::from_val(*e)?)),
-            other => Err(conversion::<Self>(&other)),
-        }
-    }
-}
-
-/// One argument of a call: a value, or an [`ObjectRef`] for a parameter of
-/// type `object-ref` (the callee receives a handle and may await it).
-#[derive(Debug, Clone)]
-pub enum Arg {
-    /// A component value.
-    Val(Val),
-    /// A ref to a result, now or later.
-    Ref(ObjectRef),
-}
-
-impl From<Val> for Arg {
-    fn from(value: Val) -> Self {
-        Arg::Val(value)
-    }
-}
-
-impl From<ObjectRef> for Arg {
-    fn from(r: ObjectRef) -> Self {
-        Arg::Ref(r)
-    }
-}
-
-/// Anything that can be one argument: every [`IntoVal`] type, and
-/// [`ObjectRef`].
-pub trait IntoArg {
-    /// The argument.
-    fn into_arg(self) -> Arg;
-}
-
-impl<T: IntoVal> IntoArg for T {
-    fn into_arg(self) -> Arg {
-        Arg::Val(self.into_val())
-    }
-}
-
-impl IntoArg for ObjectRef {
-    fn into_arg(self) -> Arg {
-        Arg::Ref(self)
-    }
-}
-
-impl IntoArg for Arg {
-    fn into_arg(self) -> Arg {
-        self
-    }
-}
-
-/// A list of arguments: a tuple of [`IntoArg`] values (Rust values, `Val`s
-/// or `ObjectRef`s), `()` for none, or a `Vec` of `Val`s or `Arg`s.
-///
-/// ```
-/// use wactor::{Arg, IntoArgs, Val};
-/// let args = (1u64, "a").into_args();
-/// assert!(matches!(&args[..], [Arg::Val(Val::U64(1)), Arg::Val(Val::String(_))]));
-/// assert!(().into_args().is_empty());
-/// ```
-pub trait IntoArgs {
-    /// The arguments.
-    fn into_args(self) -> Vec<Arg>;
-}
-
-macro_rules! tuples {
-    ($(($($n:ident),*)),* $(,)?) => {$(
-        impl<$($n: IntoArg),*> IntoArgs for ($($n,)*) {
-            #[allow(non_snake_case)]
-            fn into_args(self) -> Vec<Arg> {
-                let ($($n,)*) = self;
-                vec![$($n.into_arg()),*]
-            }
-        }
-        impl<$($n: IntoVal),*> IntoVal for ($($n,)*) {
-            #[allow(non_snake_case)]
-            fn into_val(self) -> Val {
-                let ($($n,)*) = self;
-                Val::Tuple(vec![$($n.into_val()),*])
-            }
-        }
-        impl<$($n: FromVal),*> FromVal for ($($n,)*) {
-            #[allow(non_snake_case)]
-            fn from_val(value: Val) -> Result<Self> {
-                match value {
-                    Val::Tuple(items) => {
-                        let mut items = items.into_iter();
-                        $(let $n = $n::from_val(items.next().ok_or_else(|| Error::Conversion {
-                            expected: std::any::type_name::<Self>(),
-                            got: "a shorter tuple".into(),
-                        })?)?;)*
-                        Ok(($($n,)*))
-                    }
-                    other => Err(conversion::<Self>(&other)),
-                }
-            }
-        }
-    )*};
-}
-
-tuples!(
-    (A),
-    (A, B),
-    (A, B, C),
-    (A, B, C, D),
-    (A, B, C, D, E),
-    (A, B, C, D, E, F)
-);
-
-impl IntoArgs for () {
-    fn into_args(self) -> Vec<Arg> {
-        Vec::new()
-    }
-}
-
-impl IntoArgs for Vec<Val> {
-    fn into_args(self) -> Vec<Arg> {
-        self.into_iter().map(Arg::Val).collect()
-    }
-}
-
-impl IntoArgs for Vec<Arg> {
-    fn into_args(self) -> Vec<Arg> {
-        self
-    }
-}
-
-/// A method that returns nothing resolves to the empty tuple.
-impl FromVal for () {
-    fn from_val(value: Val) -> Result<Self> {
-        match value {
-            Val::Tuple(items) if items.is_empty() => Ok(()),
-            other => Err(conversion::<Self>(&other)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rust_values_round_trip_through_vals() {
-        let v = (7u64, "x".to_string(), vec![Some(1u8), None]).into_val();
-        let back: (u64, String, Vec<Option<u8>>) = FromVal::from_val(v).unwrap();
-        assert_eq!(back, (7, "x".into(), vec![Some(1), None]));
+    fn abbreviating_never_splits_a_character() {
+        // 56 ASCII bytes, then a 3-byte character across the cut.
+        let text = format!("{}\u{3000}{}", "a".repeat(56), "b".repeat(20));
+        let short = abbreviate(&text, 60);
+        assert!(short.ends_with("..."), "{short}");
+        assert!(short.len() <= 60);
+        let cjk = "\u{3000}".repeat(40);
+        assert!(abbreviate(&cjk, 60).len() <= 60);
+        assert_eq!(abbreviate("short", 60), "short");
     }
 
     #[test]
-    fn a_wrong_type_names_the_rust_type_asked_for() {
-        let err = u64::from_val(Val::String("7".into())).unwrap_err();
-        assert!(err.to_string().contains("u64"), "{err}");
-        assert!(err.to_string().contains("string"), "{err}");
+    fn a_wrong_typed_value_with_multi_byte_text_is_described_not_panicked_on() {
+        let value = Val::String(format!("{}\u{3000}\u{3000}\u{3000}", "x".repeat(52)));
+        let mismatch = typecheck(&value, &Type::U32).unwrap_err();
+        assert!(mismatch.got.starts_with("string `"), "{}", mismatch.got);
     }
 }

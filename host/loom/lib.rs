@@ -1,0 +1,1 @@
+//! Nothing here: the model is `tests/slot.rs`. See `Cargo.toml`.

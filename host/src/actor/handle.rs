@@ -1,0 +1,299 @@
+//! [`ActorHandle`]: how callers reach an actor.
+//!
+//! A call is checked here, at the call site (method, arity, types), counted,
+//! and posted to the actor's [`Mailbox`] with the promise of the ref the
+//! caller gets back at once.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::shared::ActorShared;
+use crate::call::{ActorKind, ActorStats, Arg, Call, FromVal, IntoArgs, Mailbox, Method};
+use crate::error::{DeathCause, Error, Result};
+use crate::ids::ActorId;
+use crate::object_ref::ObjectRef;
+
+/// A handle to a running actor. Cloning is cheap; when every handle is gone,
+/// the actor finishes the calls it has and stops, as a Ray actor does when
+/// its handles go out of scope.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// use wactor::{ActorOptions, Runtime};
+/// use wasmtime::component::Val;
+///
+/// let runtime = Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::ASYNC_ACTOR)?.spawn(ActorOptions::new())?;
+/// // Both calls are queued at once and run concurrently.
+/// let a = actor.call("run-task", vec![Val::U64(10)])?;
+/// let b = actor.call("run-task", vec![Val::U64(10)])?;
+/// let (a, b) = (a.await?, b.await?);
+/// assert!(matches!(a, Val::U32(_)) && matches!(b, Val::U32(_)));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ActorHandle {
+    shared: Arc<ActorShared>,
+    mailbox: Arc<dyn Mailbox>,
+}
+
+impl ActorHandle {
+    /// A handle to the actor `shared` whose calls go to `mailbox`.
+    pub(crate) fn new(shared: Arc<ActorShared>, mailbox: Arc<dyn Mailbox>) -> Self {
+        ActorHandle { shared, mailbox }
+    }
+
+    /// A handle from the parts an actor's own instance keeps (its mailbox
+    /// weakly: an actor must not keep itself alive), while other handles
+    /// still exist.
+    pub(crate) fn upgrade(shared: &Arc<ActorShared>, mailbox: &Weak<dyn Mailbox>) -> Option<Self> {
+        Some(ActorHandle {
+            shared: shared.clone(),
+            mailbox: mailbox.upgrade()?,
+        })
+    }
+
+    /// Its mailbox, weakly.
+    pub(crate) fn weak_mailbox(&self) -> Weak<dyn Mailbox> {
+        Arc::downgrade(&self.mailbox)
+    }
+
+    /// The actor's id: unique in the process, never reused.
+    pub fn id(&self) -> ActorId {
+        self.shared.id
+    }
+
+    /// The actor's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// How its calls are scheduled.
+    pub fn kind(&self) -> ActorKind {
+        self.shared.kind()
+    }
+
+    /// How many calls may run at once (see
+    /// [`ActorOptions::max_concurrency`](crate::ActorOptions::max_concurrency)).
+    pub fn max_concurrency(&self) -> usize {
+        self.shared.limits.max_concurrency
+    }
+
+    /// The name of the component it was spawned from.
+    pub fn component_name(&self) -> &str {
+        &self.shared.component
+    }
+
+    /// Its methods, in export order.
+    pub fn methods(&self) -> impl ExactSizeIterator<Item = &Method> {
+        self.shared.methods.iter()
+    }
+
+    /// The method called `name`, as [`call`](Self::call) finds it.
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.shared.methods.find(name)
+    }
+
+    /// How many times it was restarted after a trap (see
+    /// [`ActorOptions::max_restarts`](crate::ActorOptions::max_restarts)).
+    pub fn restarts(&self) -> u64 {
+        self.shared.counters.restarts()
+    }
+
+    /// Its calls so far: queued, running, finished, failed, and its
+    /// restarts.
+    pub fn stats(&self) -> ActorStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Why it died, or `None` while it lives.
+    pub fn death_cause(&self) -> Option<DeathCause> {
+        self.shared.death()
+    }
+
+    /// Queues a call of `method` and returns a ref to its result at once.
+    /// Ray's `actor.method.remote(args)`.
+    ///
+    /// Everything that happens after the call is queued reaches the ref:
+    /// the method's value (the `ok` payload, for a method returning
+    /// `result`; `()` as an empty tuple for none), its `err` payload as
+    /// [`Error::MethodFailed`], or [`Error::ActorDied`] if the actor dies
+    /// first (also for calls made after it died).
+    ///
+    /// # Errors
+    ///
+    /// Only what is wrong at the call site, before anything is queued:
+    /// [`Error::UnknownMethod`], [`Error::WrongArity`], [`Error::WrongType`],
+    /// and [`Error::Backpressure`] when the actor's queue is full.
+    pub fn call(&self, method: &str, args: impl IntoArgs) -> Result<ObjectRef> {
+        let method = self.shared.methods.resolve(&self.shared.name, method)?;
+        let args = args.into_args();
+        method.check_args(&args)?;
+        self.enqueue(method.index(), args)
+    }
+
+    /// Queues a call whose arguments were checked against its method.
+    fn enqueue(&self, method: u32, args: Vec<Arg>) -> Result<ObjectRef> {
+        let shared = &*self.shared;
+        if shared.is_dead() {
+            return Ok(ObjectRef::resolved(Err(shared.died_error())));
+        }
+        shared
+            .counters
+            .admit(shared.limits.max_pending_calls)
+            .map_err(|limit| Error::Backpressure {
+                actor: shared.name.to_string(),
+                limit,
+            })?;
+        let (object_ref, promise) = ObjectRef::pending(Some((shared.id, shared.name.clone())));
+        let call = Call {
+            method,
+            args,
+            promise,
+            deadline: shared.limits.call_deadline,
+            retries_left: shared.limits.max_task_retries,
+        };
+        if let Err(call) = self.mailbox.post(call) {
+            // The scheduler closed the mailbox: the actor died meanwhile.
+            shared.counters.taken(1);
+            shared.counters.tally(false);
+            call.promise.resolve(Err(shared.died_error()));
+        }
+        Ok(object_ref)
+    }
+
+    /// [`call`](ActorHandle::call) with Rust arguments and a typed result.
+    ///
+    /// # Errors
+    ///
+    /// As for [`call`](ActorHandle::call).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+    /// counter.call_typed::<i64>("add", (2i64,))?;
+    /// let total = counter.call_typed::<i64>("add", (3i64,))?.get(None)?;
+    /// assert_eq!(total, 5);
+    /// # Ok(()) }
+    /// ```
+    pub fn call_typed<R: FromVal>(&self, method: &str, args: impl IntoArgs) -> Result<TypedRef<R>> {
+        Ok(TypedRef {
+            inner: self.call(method, args)?,
+            _marker: PhantomData,
+        })
+    }
+
+    /// [`call`](ActorHandle::call) with the arguments as a JSON array, read
+    /// against the method's signature as for calls between guests (see
+    /// `docs/values.md`), e.g. from a web request. Read results back with
+    /// [`to_json`](crate::to_json).
+    ///
+    /// # Errors
+    ///
+    /// As for [`call`](ActorHandle::call), and [`Error::BadArguments`] for
+    /// text that is not a JSON array.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+    /// let total = counter.call_json("add", "[40]")?.get(None)?;
+    /// assert_eq!(wactor::to_json(&total), "40");
+    /// let err = counter.call_json("add", r#"["forty"]"#).unwrap_err();
+    /// assert!(err.to_string().contains("argument `n` of `add` must be s64"));
+    /// # Ok(()) }
+    /// ```
+    pub fn call_json(&self, method: &str, args: &str) -> Result<ObjectRef> {
+        self.call_json_with_refs(method, args, &[])
+    }
+
+    /// [`call_json`](ActorHandle::call_json) where `{"$ref": i}` in `args`
+    /// stands for `refs[i]`, as in calls from guests.
+    pub(crate) fn call_json_with_refs(
+        &self,
+        method: &str,
+        args: &str,
+        refs: &[ObjectRef],
+    ) -> Result<ObjectRef> {
+        let method = self.shared.methods.resolve(&self.shared.name, method)?;
+        // Read against the signature, so already checked.
+        let args = method.args_from_json(args, refs)?;
+        self.enqueue(method.index(), args)
+    }
+
+    /// Kills the actor: running and queued calls, and every later call,
+    /// resolve to [`Error::ActorDied`] with [`DeathCause::Killed`]. Ray's
+    /// `ray.kill(actor)`.
+    pub fn kill(&self) {
+        self.shared.die(DeathCause::Killed);
+    }
+}
+
+impl std::fmt::Debug for ActorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorHandle")
+            .field("id", &self.shared.id)
+            .field("name", &self.shared.name)
+            .field("kind", &self.kind())
+            .field("max_concurrency", &self.shared.limits.max_concurrency)
+            .field("death", &self.shared.death())
+            .finish()
+    }
+}
+
+/// An [`ObjectRef`] whose value converts to `R`: await it, or
+/// [`get`](TypedRef::get) it.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let actor = runtime.load(wactor_examples::FAULTY)?.spawn(Default::default())?;
+/// let text: wactor::TypedRef<String> = actor.call_typed("echo", ("hi", 1u64))?;
+/// assert_eq!(text.await?, "hi");
+/// # Ok(()) }
+/// ```
+pub struct TypedRef<R> {
+    inner: ObjectRef,
+    _marker: PhantomData<fn() -> R>,
+}
+
+impl<R: FromVal> TypedRef<R> {
+    /// Blocks until the result is there (see [`ObjectRef::get`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`ObjectRef::get`], and [`Error::Conversion`] if the value is
+    /// not an `R`.
+    pub fn get(&self, timeout: Option<Duration>) -> Result<R> {
+        R::from_val(self.inner.get(timeout)?)
+    }
+
+    /// The untyped ref, e.g. to pass to [`wait`](crate::wait).
+    pub fn object_ref(&self) -> &ObjectRef {
+        &self.inner
+    }
+}
+
+impl<R> std::fmt::Debug for TypedRef<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TypedRef")
+            .field(&self.inner)
+            .field(&std::any::type_name::<R>())
+            .finish()
+    }
+}
+
+impl<R: FromVal> Future for TypedRef<R> {
+    type Output = Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        Pin::new(&mut self.inner)
+            .poll(cx)
+            .map(|outcome| outcome.and_then(R::from_val))
+    }
+}

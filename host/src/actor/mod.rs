@@ -1,0 +1,12 @@
+//! Actors as callers see them: the [`ActorHandle`], the state its clones
+//! share with the actor's scheduler, and the executor that keeps its
+//! threads. Above the call layer, below the guest interface (whose
+//! instances hold handles of the actors they spawned).
+
+mod executor;
+mod handle;
+mod shared;
+
+pub(crate) use executor::Executor;
+pub use handle::{ActorHandle, TypedRef};
+pub(crate) use shared::{ActorShared, Limits};

@@ -1,0 +1,140 @@
+//! What every handle of an actor and its scheduler share: who it is, its
+//! limits, its counters, and whether and why it died.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::executor::Executor;
+use crate::call::{ActorKind, CallCounters, MethodTable};
+use crate::error::{DeathCause, Error};
+use crate::ids::ActorId;
+use crate::object_ref::ObjectRef;
+
+/// An actor's limits, fixed at spawn.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Calls running at once (async) or instances (threaded).
+    pub(crate) max_concurrency: usize,
+    /// Calls that may wait in the queue; beyond, calls are refused.
+    pub(crate) max_pending_calls: Option<usize>,
+    /// How long one call may run once started.
+    pub(crate) call_deadline: Option<Duration>,
+    /// Restarts after a trap: 0 never, -1 without limit.
+    pub(crate) max_restarts: i64,
+    /// Times a call lost with its instance is run again.
+    pub(crate) max_task_retries: u32,
+}
+
+/// The state an actor's handles and its scheduler share.
+pub(crate) struct ActorShared {
+    pub(crate) id: ActorId,
+    pub(crate) name: Arc<str>,
+    /// The name of the component it runs.
+    pub(crate) component: Arc<str>,
+    pub(crate) methods: Arc<MethodTable>,
+    pub(crate) limits: Limits,
+    pub(crate) counters: CallCounters,
+    death: Mutex<Option<DeathCause>>,
+    /// Whether `death` is set: read on every call without taking the lock.
+    died: AtomicBool,
+    /// Flips to `true` once, when the actor dies; schedulers watch it to stop
+    /// at once rather than after the call in progress.
+    dead: watch::Sender<bool>,
+    /// Keeps the threads the actor runs on for as long as a handle exists.
+    _executor: Arc<Executor>,
+}
+
+impl ActorShared {
+    pub(crate) fn new(
+        id: ActorId,
+        name: Arc<str>,
+        component: Arc<str>,
+        methods: Arc<MethodTable>,
+        limits: Limits,
+        executor: Arc<Executor>,
+    ) -> Self {
+        ActorShared {
+            id,
+            name,
+            component,
+            methods,
+            limits,
+            counters: CallCounters::default(),
+            death: Mutex::new(None),
+            died: AtomicBool::new(false),
+            dead: watch::Sender::new(false),
+            _executor: executor,
+        }
+    }
+
+    /// How its calls are scheduled.
+    pub(crate) fn kind(&self) -> ActorKind {
+        self.methods.kind()
+    }
+
+    /// Marks the actor dead. The first cause is the one reported.
+    pub(crate) fn die(&self, cause: DeathCause) {
+        {
+            let mut death = self.death.lock().unwrap_or_else(|e| e.into_inner());
+            if death.is_none() {
+                tracing::debug!(actor = %self.name, %cause, "actor died");
+                *death = Some(cause);
+                self.died.store(true, Ordering::Release);
+            }
+        }
+        self.dead.send_replace(true);
+    }
+
+    /// Whether it died.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.died.load(Ordering::Acquire)
+    }
+
+    /// Why it died, if it did.
+    pub(crate) fn death(&self) -> Option<DeathCause> {
+        if !self.is_dead() {
+            return None;
+        }
+        self.death.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The error for calls that meet a dead actor.
+    pub(crate) fn died_error(&self) -> Error {
+        Error::ActorDied {
+            actor: self.name.to_string(),
+            cause: self.death().unwrap_or(DeathCause::Shutdown),
+        }
+    }
+
+    /// Why waiting on `r` from inside this actor can never end, if it can't:
+    /// `r` is a call queued on this same actor while every concurrency slot
+    /// is taken (one of them by the waiting call).
+    pub(crate) fn self_deadlock(&self, r: &ObjectRef) -> Option<Error> {
+        let max = self.limits.max_concurrency;
+        let full = self.counters.running() >= max as u64;
+        (full && r.queued_on() == Some(self.id)).then(|| Error::WouldBlock {
+            reason: format!(
+                "waiting for a call to this same actor ({}) that cannot start: all {max} of its \
+                 max_concurrency slots are taken, one by the waiting call; raise \
+                 max_concurrency, or do not wait for calls to yourself",
+                self.name
+            ),
+        })
+    }
+
+    /// Takes one restart if the policy allows another; returns its number.
+    pub(crate) fn try_restart(&self) -> Option<u64> {
+        if self.is_dead() {
+            return None;
+        }
+        self.counters.try_restart(self.limits.max_restarts)
+    }
+
+    /// A receiver that sees the actor die.
+    pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
+        self.dead.subscribe()
+    }
+}

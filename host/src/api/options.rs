@@ -1,0 +1,211 @@
+//! [`ActorOptions`]: how to spawn an actor, Ray's `.options(...)`.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::component::ActorComponent;
+use crate::guest::{DirAccess, GuestOutput, Preopen};
+
+/// How to spawn an actor. Ray's `.options(...)`.
+///
+/// ```
+/// use wactor::{ActorOptions, GuestOutput};
+/// let options = ActorOptions::new()
+///     .name("worker-1")
+///     .max_concurrency(10)
+///     .stdout(GuestOutput::Discard);
+/// # drop(options);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ActorOptions {
+    pub(crate) name: Option<String>,
+    pub(crate) max_concurrency: Option<usize>,
+    pub(crate) stdout: GuestOutput,
+    pub(crate) stderr: GuestOutput,
+    pub(crate) components: BTreeMap<String, ActorComponent>,
+    pub(crate) args: Vec<String>,
+    pub(crate) max_pending_calls: Option<usize>,
+    pub(crate) memory_limit: Option<usize>,
+    pub(crate) call_deadline: Option<Duration>,
+    pub(crate) max_restarts: i64,
+    pub(crate) max_task_retries: i64,
+    pub(crate) dirs: Vec<Preopen>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) data: Option<ActorData>,
+}
+
+/// The embedder's data for an actor ([`ActorOptions::data`]), shared by its
+/// instances and inherited by the actors it spawns.
+#[derive(Clone)]
+pub(crate) struct ActorData(pub(crate) Arc<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for ActorData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActorData(..)")
+    }
+}
+
+impl ActorOptions {
+    /// The defaults: a generated name (`<component>-<id>`), Ray's default
+    /// `max_concurrency` for the actor's kind, and the host's stdout and
+    /// stderr.
+    pub fn new() -> Self {
+        ActorOptions::default()
+    }
+
+    /// Names the actor (in errors, logs and
+    /// [`ActorHandle::name`](crate::ActorHandle::name)). The default is
+    /// `<component>-<id>`, with the number of its [`ActorId`](crate::ActorId).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// How many calls may run at once. For an async actor, the number of
+    /// calls interleaved on its one instance (default 1000; later calls wait
+    /// in FIFO order). For a threaded actor, the number of instances in its
+    /// pool (default 1: calls run one at a time, in submission order).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = Some(n);
+        self
+    }
+
+    /// How many calls may wait in the actor's queue (submitted, not yet
+    /// started) before [`ActorHandle::call`](crate::ActorHandle::call) fails at once with
+    /// [`Error::Backpressure`](crate::Error::Backpressure) instead of
+    /// queuing more. Default: no limit.
+    /// Ray's `max_pending_calls`.
+    pub fn max_pending_calls(mut self, n: usize) -> Self {
+        self.max_pending_calls = Some(n);
+        self
+    }
+
+    /// The most bytes of linear memory and tables each instance of the actor
+    /// may grow to (default [`DEFAULT_MEMORY_LIMIT`](crate::DEFAULT_MEMORY_LIMIT),
+    /// 512 MiB). Growing past it traps the instance, so the actor dies with a
+    /// cause that says "memory limit"; other actors are not affected. For a
+    /// threaded actor, each instance of the pool has this budget.
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// How long one call may run once started (default: no deadline). A call
+    /// past it resolves to [`Error::Timeout`](crate::Error::Timeout) and the
+    /// actor is retired
+    /// ([`DeathCause::DeadlineExceeded`](crate::DeathCause::DeadlineExceeded)): its other running and queued calls
+    /// fail with [`Error::ActorDied`](crate::Error::ActorDied). Time spent
+    /// queued does not count.
+    pub fn call_deadline(mut self, deadline: Duration) -> Self {
+        self.call_deadline = Some(deadline);
+        self
+    }
+
+    /// Makes the host directory `host` visible to the guest at `guest` (e.g.
+    /// `/data`), with `access`. Nothing outside it is reachable through it:
+    /// `..`, absolute paths and symlinks that lead out are refused (WASI
+    /// with cap-std). By default a guest sees no files at all.
+    pub fn preopen_dir(
+        mut self,
+        host: impl Into<std::path::PathBuf>,
+        guest: impl Into<String>,
+        access: DirAccess,
+    ) -> Self {
+        self.dirs.push(Preopen {
+            host: host.into(),
+            guest: guest.into(),
+            access,
+        });
+        self
+    }
+
+    /// Sets an environment variable for the guest. By default a guest's
+    /// environment is empty.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// How many times the actor is restarted after a trap: 0 (the default)
+    /// never, -1 without limit. Ray's `max_restarts`. On a restart, the
+    /// calls that were running fail with
+    /// [`Error::ActorRestarted`](crate::Error::ActorRestarted) (their
+    /// instance is gone), queued calls stay queued and run on the new
+    /// instance, and the guest's state starts fresh. For a threaded actor
+    /// only the instance that trapped is replaced. A kill, an exit or a
+    /// missed deadline is never restarted.
+    pub fn max_restarts(mut self, n: i64) -> Self {
+        self.max_restarts = n;
+        self
+    }
+
+    /// How many times a call is run again when its instance dies under it
+    /// and the actor is restarted (see [`max_restarts`](ActorOptions::max_restarts)):
+    /// 0 (the default) never, -1 without limit. Only for idempotent methods:
+    /// the call may have done part of its work before the trap. Calls that
+    /// return an error value are not retried. Ray's `max_task_retries`.
+    pub fn max_task_retries(mut self, n: i64) -> Self {
+        self.max_task_retries = n;
+        self
+    }
+
+    /// Where the guest's stdout goes (default: the host's stdout).
+    pub fn stdout(mut self, output: GuestOutput) -> Self {
+        self.stdout = output;
+        self
+    }
+
+    /// Where the guest's stderr goes (default: the host's stderr).
+    pub fn stderr(mut self, output: GuestOutput) -> Self {
+        self.stderr = output;
+        self
+    }
+
+    /// Lets the actor (and the actors it spawns) spawn actors from
+    /// `component` under `name`, through `wactor:runtime/actors.spawn`. An
+    /// actor can always spawn its own component; nothing else unless allowed
+    /// here.
+    pub fn allow_component(mut self, name: impl Into<String>, component: ActorComponent) -> Self {
+        self.components.insert(name.into(), component);
+        self
+    }
+
+    /// Gives the actor the embedder's `data`, which host functions read with
+    /// [`ActorState::data`](crate::ActorState::data) and capabilities with
+    /// [`ActorInfo::data`](crate::ActorInfo::data) (e.g. a tenant, a
+    /// credential, a database handle). Shared by the actor's instances and
+    /// inherited by the actors it spawns; the guest cannot see it.
+    ///
+    /// ```
+    /// struct Tenant(&'static str);
+    /// let options = wactor::ActorOptions::new().data(Tenant("acme"));
+    /// # drop(options);
+    /// ```
+    pub fn data(mut self, data: impl Any + Send + Sync) -> Self {
+        self.data = Some(ActorData(Arc::new(data)));
+        self
+    }
+
+    /// What an actor spawned by this one gets of these options: the
+    /// components, directories, environment, output streams and data.
+    /// Limits, names and arguments are the spawner's to choose anew.
+    pub(crate) fn inherited(&self) -> ActorOptions {
+        ActorOptions {
+            stdout: self.stdout.clone(),
+            stderr: self.stderr.clone(),
+            components: self.components.clone(),
+            dirs: self.dirs.clone(),
+            env: self.env.clone(),
+            data: self.data.clone(),
+            ..ActorOptions::default()
+        }
+    }
+
+    /// The guest's command-line arguments (WASI `args`), e.g. for a driver.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+}

@@ -1,0 +1,372 @@
+//! The [`Runtime`]: the engines, the compiled-component cache and the
+//! threads actors run on; [`RuntimeBuilder`] configures it.
+//!
+//! Everything expensive happens once per runtime or once per component:
+//! the engine and linker are built at [`RuntimeBuilder::build`], a component
+//! is compiled (or read from the on-disk cache) and linked at
+//! [`Runtime::load`], and spawning an actor only instantiates it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::component::ActorComponent;
+use crate::actor::Executor;
+use crate::engine::{
+    CompiledComponent, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, EngineSettings, Engines,
+};
+use crate::error::{Error, Result};
+use crate::guest::{Capabilities, Capability};
+
+/// Configures a [`Runtime`].
+///
+/// ```
+/// let runtime = wactor::Runtime::builder()
+///     .max_instances(100)
+///     .cache_dir(None::<&str>) // compile every time; nothing on disk
+///     .build()
+///     .unwrap();
+/// # drop(runtime);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    pooling: bool,
+    max_instances: u32,
+    cache_dir: Option<PathBuf>,
+    worker_threads: Option<usize>,
+    task_pool_size: Option<usize>,
+    time_slice: Option<Duration>,
+    lag_warning: Duration,
+    copy_on_write: bool,
+    capabilities: Capabilities,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            pooling: true,
+            max_instances: 1000,
+            cache_dir: default_cache_dir(),
+            worker_threads: None,
+            task_pool_size: None,
+            time_slice: Some(DEFAULT_TIME_SLICE),
+            lag_warning: DEFAULT_LAG_WARNING,
+            copy_on_write: true,
+            capabilities: Capabilities::default(),
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Whether to use wasmtime's pooling instance allocator (default: yes).
+    ///
+    /// The pool reserves address space for [`max_instances`] instances up
+    /// front; instantiating from it is faster and does not run into the
+    /// kernel's limit on memory mappings at high actor counts, where the
+    /// on-demand allocator fails (see `docs/architecture.md`).
+    ///
+    /// [`max_instances`]: RuntimeBuilder::max_instances
+    pub fn pooling(mut self, enabled: bool) -> Self {
+        self.pooling = enabled;
+        self
+    }
+
+    /// How many component instances may be live at once, over all actors
+    /// (default 1000). An async actor is one instance; a threaded actor is
+    /// `max_concurrency` instances.
+    pub fn max_instances(mut self, count: u32) -> Self {
+        self.max_instances = count.max(1);
+        self
+    }
+
+    /// Where compiled components are cached, or `None` for no cache. The
+    /// default is `$WACTOR_CACHE_DIR`, else `$XDG_CACHE_HOME/wactor`, else
+    /// `~/.cache/wactor`. A broken or unwritable cache only costs a compile.
+    pub fn cache_dir(mut self, dir: Option<impl Into<PathBuf>>) -> Self {
+        self.cache_dir = dir.map(Into::into);
+        self
+    }
+
+    /// The number of worker threads of the tokio runtime the runtime creates
+    /// when it is built outside of one (default: one per core). Ignored when
+    /// built inside a tokio runtime, whose threads it then uses.
+    pub fn worker_threads(mut self, count: usize) -> Self {
+        self.worker_threads = Some(count.max(1));
+        self
+    }
+
+    /// Adds a [`Capability`]: imports of the embedder's that every actor of
+    /// the runtime may use, with state per instance (see its docs for an
+    /// example). Adding a capability of a type already added replaces it.
+    pub fn capability(mut self, capability: impl Capability) -> Self {
+        self.capabilities.add(capability);
+        self
+    }
+
+    /// How many instances run the stateless tasks of a sync-only component
+    /// ([`ActorComponent::submit`]) at once (default: one per core). Tasks of
+    /// a component with async exports share one instance, up to 1000 at once.
+    pub fn task_pool_size(mut self, count: usize) -> Self {
+        self.task_pool_size = Some(count.max(1));
+        self
+    }
+
+    /// How long a guest may run before it yields to other work on its
+    /// thread (default [`DEFAULT_TIME_SLICE`], 10 ms), or `None` to never
+    /// interrupt guests. Guests are compiled with epoch checks and a thread
+    /// ticks the epoch once per slice, so a guest that spins forever still
+    /// lets every other actor run (and can be stopped). Off, guest code runs
+    /// a little faster, but one spinning guest can starve its thread.
+    pub fn time_slice(mut self, slice: Option<Duration>) -> Self {
+        self.time_slice = slice;
+        self
+    }
+
+    /// How long a guest may compute without yielding before the runtime logs
+    /// a warning (`tracing`, target `wactor::lag`, with the actor, the method
+    /// when known, and the time), once per stretch (default
+    /// [`DEFAULT_LAG_WARNING`], 100 ms). It is what blocks an async actor's
+    /// other calls: Ray users' "event loop is blocked" detector. Needs time
+    /// slicing ([`time_slice`](RuntimeBuilder::time_slice)).
+    pub fn lag_warning(mut self, after: Duration) -> Self {
+        self.lag_warning = after;
+        self
+    }
+
+    /// Whether a new instance maps its initial linear memory copy-on-write
+    /// from the compiled component (default: yes, as wasmtime does) rather
+    /// than copying the data segments in.
+    ///
+    /// Copy-on-write shares the image's pages between instances, which
+    /// matters for guests with megabytes of initial data (a Python guest's
+    /// interpreter snapshot). Copying avoids a memory mapping per instance,
+    /// and the cross-core TLB flush that comes with it, so small guests
+    /// spawn faster with it off when many actors start at once (see
+    /// `docs/benchmarks.md`).
+    pub fn copy_on_write(mut self, enabled: bool) -> Self {
+        self.copy_on_write = enabled;
+        self
+    }
+
+    /// Builds the runtime.
+    ///
+    /// Inside a tokio runtime, actors run on that runtime; outside, the
+    /// runtime starts a multi-threaded tokio runtime of its own, whose
+    /// threads stop when the last handle of the runtime, its components and
+    /// its actors is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setup`] if the engine (e.g. its instance pool), a
+    /// capability's imports or the threads cannot be set up.
+    pub fn build(self) -> Result<Runtime> {
+        let executor = Executor::current_or_new(self.worker_threads)
+            .map_err(|e| Error::setup("the tokio runtime", Arc::new(e)))?;
+        let settings = EngineSettings {
+            pooling: self.pooling,
+            max_instances: self.max_instances,
+            time_slice: self.time_slice,
+            lag_warning: self.lag_warning,
+            copy_on_write: self.copy_on_write,
+        };
+        let engines = Engines::new(settings, self.capabilities, self.cache_dir.as_deref())?;
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engines: Arc::new(engines),
+                executor: Arc::new(executor),
+                task_pool_size: self
+                    .task_pool_size
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+            }),
+        })
+    }
+}
+
+/// The host of many actors: a wasmtime engine, the host functions actors may
+/// import, a cache of compiled components, and the threads actors run on.
+///
+/// Cloning is cheap; clones share everything.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// use wactor::{ActorOptions, Runtime};
+///
+/// let runtime = Runtime::new()?;
+/// let counter = runtime.load(wactor_examples::COUNTER)?;
+/// let actor = counter.spawn(ActorOptions::new().name("counter"))?;
+/// let total: i64 = actor.call_typed("add", (5i64,))?.get(None)?;
+/// assert_eq!(total, 5);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub(crate) engines: Arc<Engines>,
+    pub(crate) executor: Arc<Executor>,
+    pub(crate) task_pool_size: usize,
+}
+
+impl Runtime {
+    /// A runtime with the default configuration (see [`RuntimeBuilder`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`RuntimeBuilder::build`].
+    pub fn new() -> Result<Runtime> {
+        RuntimeBuilder::default().build()
+    }
+
+    /// Starts configuring a runtime.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+
+    /// Loads the component at `path`: compiles it (or reads it from the
+    /// cache), links it against the host, and works out its actor kind and
+    /// methods. Spawn any number of actors from the result.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be read; otherwise as for
+    /// [`load_bytes`](Runtime::load_bytes), with the path as the origin.
+    pub fn load(&self, path: impl AsRef<Path>) -> Result<ActorComponent> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: Arc::new(e),
+        })?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "actor".into());
+        self.load_bytes(&name, &bytes)
+            .map_err(|e| with_origin(e, &path.display().to_string()))
+    }
+
+    /// Loads a component from bytes; `name` names it in messages and is the
+    /// prefix of its actors' default names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotAComponent`] for a core module, [`Error::InvalidComponent`]
+    /// for bytes that are not a valid component, [`Error::Unsupported`] for
+    /// a component that imports what the host does not provide.
+    pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<ActorComponent> {
+        check_is_component(name, bytes)?;
+        let compiled = CompiledComponent::load(self.inner.engines.clone(), name, bytes)?;
+        Ok(ActorComponent::new(
+            Arc::new(compiled),
+            self.inner.executor.clone(),
+            self.inner.task_pool_size,
+        ))
+    }
+
+    /// The wasmtime engine of async actors, for embedders that want to
+    /// inspect or share it.
+    pub fn engine(&self) -> &wasmtime::Engine {
+        &self.inner.engines.concurrent().engine
+    }
+}
+
+/// `$WACTOR_CACHE_DIR`, else `$XDG_CACHE_HOME/wactor`, else `~/.cache/wactor`.
+/// Unit tests use a cache of their own under the system's temporary
+/// directory, never the user's.
+#[cfg(not(test))]
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("WACTOR_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(Path::new(&dir).join("wactor"));
+    }
+    std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache").join("wactor"))
+}
+
+#[cfg(test)]
+fn default_cache_dir() -> Option<PathBuf> {
+    Some(std::env::temp_dir().join("wactor-unit-test-cache"))
+}
+
+/// Rejects what is not a component before handing it to the compiler, whose
+/// message for a core module does not say what to do about it.
+fn check_is_component(origin: &str, bytes: &[u8]) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    if bytes.len() < 8 || &bytes[..4] != MAGIC {
+        let reason = if bytes.is_empty() {
+            "the file is empty".to_string()
+        } else {
+            "it does not start with the WebAssembly magic bytes `\\0asm` (is it a text `.wat` \
+             file, or not wasm at all?)"
+                .to_string()
+        };
+        return Err(Error::InvalidComponent {
+            origin: origin.to_string(),
+            reason,
+            source: None,
+        });
+    }
+    // Bytes 6..8 are the layer: 0 for core modules, 1 for components.
+    if bytes[6..8] == [0, 0] {
+        return Err(Error::NotAComponent {
+            origin: origin.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Replaces the bare name in a load error by the path the user gave.
+fn with_origin(error: Error, path: &str) -> Error {
+    match error {
+        Error::InvalidComponent { reason, source, .. } => Error::InvalidComponent {
+            origin: path.to_string(),
+            reason,
+            source,
+        },
+        Error::NotAComponent { .. } => Error::NotAComponent {
+            origin: path.to_string(),
+        },
+        Error::Unsupported { reason, source, .. } => Error::Unsupported {
+            origin: path.to_string(),
+            reason,
+            source,
+        },
+        other => other,
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("cache", &self.inner.engines.cache_dir())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_modules_and_garbage_are_told_apart() {
+        let core = b"\0asm\x01\0\0\0";
+        assert!(matches!(
+            check_is_component("m", core),
+            Err(Error::NotAComponent { .. })
+        ));
+        assert!(matches!(
+            check_is_component("m", b"(module)"),
+            Err(Error::InvalidComponent { .. })
+        ));
+        let component = b"\0asm\x0d\0\x01\0";
+        assert!(check_is_component("c", component).is_ok());
+    }
+
+    #[test]
+    fn unit_tests_never_use_the_users_compile_cache() {
+        let dir = RuntimeBuilder::default().cache_dir.unwrap();
+        assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+    }
+}

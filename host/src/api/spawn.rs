@@ -1,0 +1,229 @@
+//! Spawning actors from a component: from the host API
+//! ([`ActorComponent::spawn`], [`ActorComponent::submit`]) and from guests.
+//!
+//! A guest reaches, through `wactor:runtime/actors`, its own component (to
+//! spawn more of itself) and the components the host made available by
+//! name ([`GuestEnv`]). Actors it spawns get the same, and no more.
+
+use std::sync::Arc;
+
+use super::component::{ActorComponent, OwnComponent};
+use super::options::ActorOptions;
+use crate::actor::{ActorHandle, Limits};
+use crate::call::{ActorKind, IntoArgs};
+use crate::error::{Error, Result};
+use crate::guest::{DEFAULT_MEMORY_LIMIT, InstanceConfig, Role, SpawnRequest, Spawner};
+use crate::ids::ActorId;
+use crate::object_ref::ObjectRef;
+use crate::scheduler::{self, SpawnPlan};
+
+impl ActorComponent {
+    /// Runs `function` as a stateless task and returns a ref to its result
+    /// at once. Ray's `@ray.remote def f` / `f.remote(args)`.
+    ///
+    /// Tasks run on the component's shared task pool, an actor spawned on
+    /// the first `submit`: for a sync-only component, a pool of
+    /// [`RuntimeBuilder::task_pool_size`](crate::RuntimeBuilder::task_pool_size)
+    /// instances; for one with async exports, one instance running up to
+    /// 1000 tasks at once. Tasks must not rely on state left by other tasks:
+    /// which instance runs which task is not specified. If a task traps, the
+    /// tasks queued with it fail with [`Error::ActorDied`] and the next
+    /// `submit` starts a fresh pool. The pool lives as long as the component.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ActorHandle::call`].
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let faulty = runtime.load(wactor_examples::FAULTY)?;
+    /// let q = faulty.submit("divide", (9i64, 3i64))?;
+    /// assert_eq!(q.await?, wactor::Val::S64(3));
+    /// # Ok(()) }
+    /// ```
+    pub fn submit(&self, function: &str, args: impl IntoArgs) -> Result<ObjectRef> {
+        self.task_pool()?.call(function, args)
+    }
+
+    /// The actor that runs this component's tasks (see
+    /// [`submit`](ActorComponent::submit)), spawned now if there is none or
+    /// the last one died.
+    pub(crate) fn task_pool(&self) -> Result<ActorHandle> {
+        let mut pool = self
+            .inner
+            .task_pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(handle) = &*pool
+            && handle.death_cause().is_none()
+        {
+            return Ok(handle.clone());
+        }
+        let size = match self.kind() {
+            ActorKind::Async => ActorKind::Async.default_max_concurrency(),
+            ActorKind::Threaded => self.inner.task_pool_size,
+        };
+        let options = ActorOptions::new()
+            .name(format!("{}-tasks", self.name()))
+            .max_concurrency(size);
+        let own = OwnComponent::Weak(Arc::downgrade(&self.inner));
+        let handle = self.spawn_with(options, self.role(), own)?;
+        *pool = Some(handle.clone());
+        Ok(handle)
+    }
+
+    /// Spawns an actor: instantiates the component (once for an async actor,
+    /// `max_concurrency` times for a threaded one) and starts serving calls.
+    /// Returns at once; if instantiation fails, the actor is dead and every
+    /// call resolves to an error that says why. Ray's `Actor.options(...).remote()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a `max_concurrency` of 0 or a granted
+    /// directory that is not one.
+    pub fn spawn(&self, options: ActorOptions) -> Result<ActorHandle> {
+        let own = OwnComponent::Strong(self.clone());
+        self.spawn_with(options, self.role(), own)
+    }
+
+    /// Spawns an actor in `role` whose guests reach their own component
+    /// through `own`. A driver runs on the async scheduler, whose event loop
+    /// lets its sync `run` call async imports.
+    pub(crate) fn spawn_with(
+        &self,
+        options: ActorOptions,
+        role: Role,
+        own: OwnComponent,
+    ) -> Result<ActorHandle> {
+        let max_concurrency = options
+            .max_concurrency
+            .unwrap_or(self.kind().default_max_concurrency());
+        if max_concurrency == 0 {
+            return Err(Error::InvalidOption {
+                option: "max_concurrency",
+                reason: "it must be at least 1".into(),
+            });
+        }
+        for dir in &options.dirs {
+            dir.check()?;
+        }
+        let id = ActorId::next();
+        let name = match &options.name {
+            Some(name) => name.as_str().into(),
+            None => format!("{}-{}", self.name(), id.as_u64()).into(),
+        };
+        let env = GuestEnv::new(own, options.inherited());
+        let limits = Limits {
+            max_concurrency,
+            max_pending_calls: options.max_pending_calls,
+            call_deadline: options.call_deadline,
+            max_restarts: options.max_restarts,
+            max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
+        };
+        let instance = InstanceConfig {
+            args: options.args,
+            env: options.env,
+            dirs: options.dirs,
+            stdout: options.stdout,
+            stderr: options.stderr,
+            memory_limit: options.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
+            data: options.data.map(|d| d.0),
+            spawner: Arc::new(env),
+        };
+        let plan = SpawnPlan {
+            id,
+            name,
+            limits,
+            instance,
+            role,
+        };
+        Ok(scheduler::spawn(
+            self.inner.compiled.clone(),
+            self.inner.executor.clone(),
+            plan,
+        ))
+    }
+}
+
+/// The [`Spawner`] of one actor's instances.
+pub(crate) struct GuestEnv {
+    own: OwnComponent,
+    /// The options actors spawned by this guest start from
+    /// ([`ActorOptions::inherited`]).
+    children: ActorOptions,
+}
+
+impl GuestEnv {
+    pub(crate) fn new(own: OwnComponent, children: ActorOptions) -> Self {
+        GuestEnv { own, children }
+    }
+
+    /// The component called `name`, or the guest's own for `None`.
+    fn component(&self, name: Option<&str>) -> Result<ActorComponent> {
+        let Some(name) = name else {
+            return self.own.get().ok_or_else(|| Error::InvalidOption {
+                option: "component",
+                reason: "this actor's own component is being unloaded (every handle to it was \
+                         dropped): it cannot spawn more of itself"
+                    .into(),
+            });
+        };
+        let components = &self.children.components;
+        components
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::ComponentNotAllowed {
+                name: crate::value::abbreviate(name, 200).into_owned(),
+                available: components.keys().cloned().collect(),
+            })
+    }
+}
+
+impl Spawner for GuestEnv {
+    fn spawn(&self, component: Option<&str>, request: SpawnRequest) -> Result<ActorHandle> {
+        let chosen = self.component(component)?;
+        // Spawned actors get what their spawner has: the same components,
+        // directories, environment, output streams and data.
+        let mut options = self.children.clone();
+        if let Some(name) = request.name {
+            options = options.name(name);
+        }
+        if let Some(n) = request.max_concurrency {
+            options = options.max_concurrency(n as usize);
+        }
+        chosen.spawn(options)
+    }
+
+    fn submit(
+        &self,
+        component: Option<&str>,
+        function: &str,
+        args: &str,
+        refs: &[ObjectRef],
+    ) -> Result<ObjectRef> {
+        self.component(component)?
+            .task_pool()?
+            .call_json_with_refs(function, args, refs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::Runtime;
+
+    #[test]
+    fn the_task_pool_is_sized_by_the_runtime_for_sync_components() {
+        let rt = Runtime::builder()
+            .cache_dir(None::<&str>)
+            .task_pool_size(3)
+            .build()
+            .unwrap();
+        let threaded = rt.load(wactor_examples::THREADED_ACTOR).unwrap();
+        let pool = threaded.task_pool().unwrap();
+        assert_eq!(pool.max_concurrency(), 3);
+        assert_eq!(pool.name(), "threaded_actor-tasks");
+        let asynchronous = rt.load(wactor_examples::FAULTY).unwrap();
+        assert_eq!(asynchronous.task_pool().unwrap().max_concurrency(), 1000);
+    }
+}

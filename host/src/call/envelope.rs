@@ -1,0 +1,121 @@
+//! A call, in the two forms it takes: [`Call`] in this process (values, refs
+//! and the promise that resolves the caller's ref), and [`CallEnvelope`]
+//! when it has to cross a process boundary (method name, arguments as the
+//! JSON of `docs/values.md`, refs by id, deadline).
+//!
+//! Schedulers only ever see [`Call`]s. A mailbox that delivers elsewhere
+//! (the cluster's) seals each call into an envelope, keeps its promise, and
+//! on the far side opens the envelope into a fresh local call: the
+//! schedulers do not change.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::args::Arg;
+use super::method::MethodTable;
+use crate::error::{Error, Result};
+use crate::object_ref::{ObjectRef, Promise};
+use crate::value::json;
+
+/// One call on its way to, or queued at, an actor.
+pub(crate) struct Call {
+    /// The method's index in the actor's [`MethodTable`].
+    pub(crate) method: u32,
+    /// The arguments, already checked against the method's signature.
+    pub(crate) args: Vec<Arg>,
+    /// Resolves the caller's ref.
+    pub(crate) promise: Promise,
+    /// How long the call may run once started (the actor's
+    /// `call_deadline`), if it may not run forever.
+    pub(crate) deadline: Option<Duration>,
+    /// How many more times the call may be run again if its instance dies
+    /// under it and the actor is restarted.
+    pub(crate) retries_left: u32,
+}
+
+/// A call as bytes can carry it: everything but the promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CallEnvelope {
+    /// The method's name (names are stable across processes; indices are
+    /// not, if two builds of a component differ).
+    pub(crate) method: String,
+    /// The arguments as a JSON array; `{"$ref": i}` stands for `refs[i]`.
+    pub(crate) args: String,
+    /// The ids of the ObjectRefs passed, for the receiver to resolve.
+    pub(crate) refs: Vec<u64>,
+    /// The call's deadline in milliseconds, if it has one.
+    pub(crate) deadline_ms: Option<u64>,
+    /// How many times it may still be retried.
+    pub(crate) retries: u32,
+}
+
+impl Call {
+    /// Seals the call into an envelope, and hands back its promise for the
+    /// sender to resolve when the result comes back.
+    #[cfg_attr(not(test), allow(dead_code))] // the cluster's mailbox is the user
+    pub(crate) fn seal(self, methods: &MethodTable) -> (CallEnvelope, Promise) {
+        let mut refs = Vec::new();
+        let args = self
+            .args
+            .iter()
+            .map(|arg| match arg {
+                Arg::Val(v) => json::to_json(v),
+                Arg::Ref(r) => {
+                    refs.push(r.id());
+                    serde_json::json!({ "$ref": refs.len() - 1 })
+                }
+            })
+            .collect::<Vec<_>>();
+        let envelope = CallEnvelope {
+            method: methods.get(self.method).name().to_string(),
+            args: serde_json::Value::Array(args).to_string(),
+            refs,
+            deadline_ms: self
+                .deadline
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            retries: self.retries_left,
+        };
+        (envelope, self.promise)
+    }
+}
+
+impl CallEnvelope {
+    /// Opens the envelope into a call of an actor with `methods` (`owner`
+    /// names it in errors), resolving passed refs with `resolve` and
+    /// resolving `promise` with its result.
+    ///
+    /// # Errors
+    ///
+    /// What a call with these arguments would get at the call site: an
+    /// unknown method, arguments that do not fit, or a ref id that
+    /// `resolve` does not know ([`Error::InvalidValue`]).
+    #[cfg_attr(not(test), allow(dead_code))] // the cluster's mailbox is the user
+    pub(crate) fn open(
+        self,
+        methods: &MethodTable,
+        owner: &str,
+        resolve: impl Fn(u64) -> Option<ObjectRef>,
+        promise: Promise,
+    ) -> Result<Call> {
+        let method = methods.resolve(owner, &self.method)?;
+        let refs = self
+            .refs
+            .iter()
+            .map(|&id| {
+                resolve(id).ok_or_else(|| Error::InvalidValue {
+                    reason: format!("the call passes ObjectRef {id}, which is not known here"),
+                    source: None,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let args = method.args_from_json(&self.args, &refs)?;
+        Ok(Call {
+            method: method.index(),
+            args,
+            promise,
+            deadline: self.deadline_ms.map(Duration::from_millis),
+            retries_left: self.retries,
+        })
+    }
+}

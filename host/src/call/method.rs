@@ -1,0 +1,435 @@
+//! Methods: a component's exports, their WIT signatures, and reading
+//! arguments for them (WAVE, JSON, or Rust values).
+//!
+//! A [`MethodTable`] is built once per component, at load: calls find their
+//! method by one hash lookup and carry its index from there on, so neither
+//! the caller nor the scheduler scans names per call.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use wasmtime::component::{Type, Val};
+
+use super::args::Arg;
+use crate::error::{Error, Result};
+use crate::object_ref::ObjectRef;
+use crate::value::{Mismatch, json, typecheck, wit_type};
+
+/// How an actor's calls are scheduled, decided by its exports.
+///
+/// ```
+/// use wactor::ActorKind;
+/// assert_eq!(ActorKind::Async.default_max_concurrency(), 1000);
+/// assert_eq!(ActorKind::Threaded.default_max_concurrency(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ActorKind {
+    /// At least one `async func` export: one instance, calls interleaved on
+    /// one event loop, up to `max_concurrency` (default 1000) at once. Sync
+    /// exports run on the same instance, one at a time.
+    Async,
+    /// Only sync exports: a pool of `max_concurrency` instances (default 1).
+    /// The instances are replicas that do not share memory.
+    Threaded,
+}
+
+impl ActorKind {
+    /// The `max_concurrency` an actor of this kind gets by default (Ray's).
+    pub fn default_max_concurrency(self) -> usize {
+        match self {
+            ActorKind::Async => 1000,
+            ActorKind::Threaded => 1,
+        }
+    }
+}
+
+impl fmt::Display for ActorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActorKind::Async => "async actor",
+            ActorKind::Threaded => "threaded actor",
+        })
+    }
+}
+
+/// An exported function of a component: a method of its actors.
+///
+/// ```
+/// # fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let faulty = runtime.load(wactor_examples::FAULTY)?;
+/// let echo = faulty.method("echo").unwrap();
+/// assert!(echo.is_async());
+/// assert_eq!(echo.signature(), "async func(text: string, millis: u64) -> string");
+/// let args = echo.parse_args(r#"echo("hi", 10)"#)?;
+/// assert_eq!(args, [wactor::Val::String("hi".into()), wactor::Val::U64(10)]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Method {
+    name: String,
+    params: Vec<(String, Type)>,
+    result: Option<Type>,
+    is_async: bool,
+    index: u32,
+}
+
+impl Method {
+    /// A method description, the `index`-th export of its component.
+    pub(crate) fn new(
+        name: String,
+        func: &wasmtime::component::types::ComponentFunc,
+        index: u32,
+    ) -> Method {
+        Method {
+            name,
+            params: func.params().map(|(n, t)| (n.to_string(), t)).collect(),
+            result: func.results().next(),
+            is_async: func.async_(),
+            index,
+        }
+    }
+
+    /// The name to call it by: `run-task` for a function exported by the
+    /// world, `interface#function` for one in an exported interface.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is an `async func`.
+    pub fn is_async(&self) -> bool {
+        self.is_async
+    }
+
+    /// The parameters' names and types.
+    pub fn params(&self) -> &[(String, Type)] {
+        &self.params
+    }
+
+    /// The result type, if it returns a value.
+    pub fn result(&self) -> Option<&Type> {
+        self.result.as_ref()
+    }
+
+    /// Its position among its component's methods.
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The WIT signature, e.g. `async func(millis: u64) -> u32`.
+    pub fn signature(&self) -> String {
+        let params: Vec<_> = self
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", wit_type(t)))
+            .collect();
+        let mut sig = format!(
+            "{}func({})",
+            if self.is_async { "async " } else { "" },
+            params.join(", ")
+        );
+        if let Some(result) = &self.result {
+            sig.push_str(" -> ");
+            sig.push_str(&wit_type(result));
+        }
+        sig
+    }
+
+    fn bad_arguments(&self, reason: String) -> Error {
+        Error::BadArguments {
+            method: self.name.clone(),
+            signature: self.signature(),
+            reason,
+        }
+    }
+
+    fn wrong_arity(&self, got: usize) -> Error {
+        Error::WrongArity {
+            method: self.name.clone(),
+            signature: self.signature(),
+            expected: self.params.len(),
+            got,
+        }
+    }
+
+    fn wrong_type(&self, param: &str, m: Mismatch) -> Error {
+        Error::WrongType {
+            method: self.name.clone(),
+            param: format!("{param}{}", m.at),
+            expected: m.expected,
+            got: m.got,
+        }
+    }
+
+    /// Parses arguments written in WAVE, the syntax of `wasmtime run
+    /// --invoke`: either the whole call (`run-task(1000)`) or just the
+    /// argument list (`(1000)` or `1000`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArguments`] with the parser's message and where in the
+    /// text it stopped.
+    pub fn parse_args(&self, text: &str) -> Result<Vec<Val>> {
+        // Parse as a call of the bare function name so that error spans
+        // point into text the user recognizes.
+        let func = self.name.rsplit_once('#').map_or(&*self.name, |(_, f)| f);
+        let text = text.trim();
+        let call = if text.starts_with('(') {
+            format!("{func}{text}")
+        } else if text.ends_with(')') && text.contains('(') {
+            text.to_string()
+        } else if text.is_empty() {
+            format!("{func}()")
+        } else {
+            format!("{func}({text})")
+        };
+        let in_call = |e: &dyn fmt::Display| self.bad_arguments(format!("{e} in `{call}`"));
+        let parsed = wasm_wave::untyped::UntypedFuncCall::parse(&call).map_err(|e| in_call(&e))?;
+        let types: Vec<Type> = self.params.iter().map(|(_, t)| t.clone()).collect();
+        parsed.to_wasm_params(types.iter()).map_err(|e| in_call(&e))
+    }
+
+    /// Reads arguments encoded as a JSON array (see `docs/values.md`), one
+    /// element per parameter. A parameter of type `object-ref` takes
+    /// `{"$ref": i}`, meaning `refs[i]`.
+    pub(crate) fn args_from_json(&self, text: &str, refs: &[ObjectRef]) -> Result<Vec<Arg>> {
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            self.bad_arguments(format!(
+                "the arguments are not valid JSON ({e}): {}",
+                crate::value::abbreviate(text, 200)
+            ))
+        })?;
+        let serde_json::Value::Array(items) = json else {
+            return Err(self.bad_arguments(format!(
+                "the arguments must be a JSON array, one element per parameter, not {}",
+                crate::value::abbreviate(text, 200)
+            )));
+        };
+        if items.len() != self.params.len() {
+            return Err(self.wrong_arity(items.len()));
+        }
+        let mut args = Vec::with_capacity(items.len());
+        for ((param, ty), item) in self.params.iter().zip(&items) {
+            let arg = match ty {
+                Type::Own(_) | Type::Borrow(_) => {
+                    let index = item.get("$ref").and_then(serde_json::Value::as_u64);
+                    match index.and_then(|i| refs.get(usize::try_from(i).ok()?)) {
+                        Some(r) => Arg::Ref(r.clone()),
+                        None => {
+                            return Err(self.wrong_type(
+                                param,
+                                Mismatch {
+                                    at: String::new(),
+                                    got: format!(
+                                        "JSON `{}`",
+                                        crate::value::abbreviate(&item.to_string(), 60)
+                                    ),
+                                    expected: format!(
+                                        "an object-ref: {{\"$ref\": i}} with i below {}",
+                                        refs.len()
+                                    ),
+                                },
+                            ));
+                        }
+                    }
+                }
+                ty => Arg::Val(json::from_json(item, ty).map_err(|m| self.wrong_type(param, m))?),
+            };
+            args.push(arg);
+        }
+        Ok(args)
+    }
+
+    /// Reads arguments written as a JSON array, one element per parameter,
+    /// in the encoding guests use (`docs/values.md`), checked against the
+    /// signature.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArguments`] for text that is not a JSON array,
+    /// [`Error::WrongArity`] and [`Error::WrongType`] for values that do not
+    /// fit the signature.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let faulty = runtime.load(wactor_examples::FAULTY)?;
+    /// let divide = faulty.method("divide").unwrap();
+    /// assert_eq!(divide.parse_json_args("[7, 2]")?.len(), 2);
+    /// assert!(divide.parse_json_args(r#"[7, "2"]"#).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn parse_json_args(&self, text: &str) -> Result<Vec<Arg>> {
+        self.args_from_json(text, &[])
+    }
+
+    /// Checks arguments against the parameters.
+    pub(crate) fn check_args(&self, args: &[Arg]) -> Result<()> {
+        if args.len() != self.params.len() {
+            return Err(self.wrong_arity(args.len()));
+        }
+        for ((param, ty), arg) in self.params.iter().zip(args) {
+            let checked = match (arg, ty) {
+                (Arg::Val(v), ty) => typecheck(v, ty),
+                (Arg::Ref(_), Type::Own(_) | Type::Borrow(_)) => Ok(()),
+                (Arg::Ref(_), _) => Err(Mismatch {
+                    at: String::new(),
+                    got: "an object-ref".into(),
+                    expected: wit_type(ty),
+                }),
+            };
+            checked.map_err(|m| self.wrong_type(param, m))?;
+        }
+        Ok(())
+    }
+}
+
+/// A component's methods, with its kind, looked up by name in one step.
+#[derive(Debug)]
+pub(crate) struct MethodTable {
+    methods: Vec<Method>,
+    /// Every method's full name, and the bare function name of an
+    /// interface's function when no other method has it.
+    by_name: HashMap<String, u32>,
+    kind: ActorKind,
+}
+
+impl MethodTable {
+    /// The table of `methods`, each with its index in the list.
+    pub(crate) fn new(methods: Vec<Method>) -> MethodTable {
+        let mut by_name: HashMap<String, u32> =
+            methods.iter().map(|m| (m.name.clone(), m.index)).collect();
+        let mut bare: HashMap<&str, Vec<u32>> = HashMap::new();
+        for m in &methods {
+            if let Some((_, func)) = m.name.rsplit_once('#') {
+                bare.entry(func).or_default().push(m.index);
+            }
+        }
+        for (func, indices) in bare {
+            if let [only] = indices[..] {
+                by_name.entry(func.to_string()).or_insert(only);
+            }
+        }
+        let kind = if methods.iter().any(|m| m.is_async) {
+            ActorKind::Async
+        } else {
+            ActorKind::Threaded
+        };
+        MethodTable {
+            methods,
+            by_name,
+            kind,
+        }
+    }
+
+    /// How actors with these methods are scheduled.
+    pub(crate) fn kind(&self) -> ActorKind {
+        self.kind
+    }
+
+    /// Every method, in export order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Method> {
+        self.methods.iter()
+    }
+
+    /// The method at `index`.
+    pub(crate) fn get(&self, index: u32) -> &Method {
+        &self.methods[index as usize]
+    }
+
+    /// The method called `name` (see [`by_name`](Self::by_name) for bare
+    /// names of interface functions).
+    pub(crate) fn find(&self, name: &str) -> Option<&Method> {
+        self.by_name.get(name).map(|&i| self.get(i))
+    }
+
+    /// The method called `name`, or the error that lists the methods there
+    /// are; `owner` names the actor or component in that error.
+    pub(crate) fn resolve(&self, owner: &str, name: &str) -> Result<&Method> {
+        self.find(name).ok_or_else(|| Error::UnknownMethod {
+            actor: owner.to_string(),
+            method: crate::value::abbreviate(name, 200).into_owned(),
+            available: self.methods.iter().map(|m| m.name.clone()).collect(),
+        })
+    }
+
+    /// The `wasi:cli/run` entry point, if the component is a program.
+    pub(crate) fn command_entry(&self) -> Option<&Method> {
+        self.methods
+            .iter()
+            .find(|m| m.name.starts_with("wasi:cli/run@") && m.name.ends_with("#run"))
+    }
+
+    /// Reads a call written as for `wasmtime run --invoke`: the method's
+    /// name, then its arguments in WAVE (`run-task(1000)`, `peak()`, or a
+    /// bare `peak`).
+    pub(crate) fn parse_invoke(&self, owner: &str, text: &str) -> Result<(&Method, Vec<Val>)> {
+        // `(` is ASCII, so both halves start at character boundaries.
+        let (name, args) = match text.find('(') {
+            Some(at) => text.split_at(at),
+            None => (text, ""),
+        };
+        let method = self.resolve(owner, name.trim())?;
+        let args = method.parse_args(args)?;
+        Ok((method, args))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(names: &[&str]) -> MethodTable {
+        let methods = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Method {
+                name: n.to_string(),
+                params: Vec::new(),
+                result: None,
+                is_async: false,
+                index: i as u32,
+            })
+            .collect();
+        MethodTable::new(methods)
+    }
+
+    #[test]
+    fn methods_are_found_by_full_name_and_by_unambiguous_bare_name() {
+        let t = table(&["add", "my:pkg/a#run", "my:pkg/a#go", "my:pkg/b#go"]);
+        assert_eq!(t.find("add").unwrap().index(), 0);
+        assert_eq!(t.find("run").unwrap().index(), 1);
+        assert_eq!(t.find("my:pkg/b#go").unwrap().index(), 3);
+        assert!(t.find("go").is_none(), "`go` is ambiguous");
+        assert!(matches!(
+            t.resolve("x", "nope"),
+            Err(Error::UnknownMethod { available, .. }) if available.len() == 4
+        ));
+    }
+
+    #[test]
+    fn an_invoke_text_never_panics_and_names_what_is_wrong() {
+        let t = table(&["peak"]);
+        for text in [
+            "\u{3000}\u{3000}peak()",
+            "\u{3000}peak",
+            "(",
+            "",
+            ")(",
+            "peak(",
+            "\u{3000}(\u{3000}",
+            "pe\u{3000}ak()",
+        ] {
+            let _ = t.parse_invoke("x", text);
+        }
+        assert!(t.parse_invoke("x", "  peak ( ) ").is_ok());
+        assert!(t.parse_invoke("x", "peak").is_ok());
+        // U+3000 is whitespace: the name trims to `peak`.
+        assert!(t.parse_invoke("x", "\u{3000}\u{3000}peak()").is_ok());
+        assert!(matches!(
+            t.parse_invoke("x", "pe\u{3000}ak()"),
+            Err(Error::UnknownMethod { .. })
+        ));
+    }
+}

@@ -1,0 +1,24 @@
+//! What a call is, before any actor runs it: its method (looked up once, at
+//! load), its arguments (Rust values, WAVE or JSON, checked against the
+//! signature), the [`Call`] queued at an actor, its serialisable
+//! [`CallEnvelope`], the [`Mailbox`] it is posted to, and the counters of an
+//! actor's calls.
+//!
+//! This layer sits on the ObjectRef layer and knows nothing of instances,
+//! stores or schedulers.
+
+mod args;
+mod envelope;
+mod mailbox;
+mod method;
+mod stats;
+
+pub use args::{Arg, FromVal, IntoArg, IntoArgs, IntoVal};
+pub(crate) use envelope::Call;
+#[cfg(test)]
+pub(crate) use envelope::CallEnvelope;
+pub(crate) use mailbox::{LocalMailbox, Mailbox};
+pub(crate) use method::MethodTable;
+pub use method::{ActorKind, Method};
+pub use stats::ActorStats;
+pub(crate) use stats::CallCounters;

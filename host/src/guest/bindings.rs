@@ -1,0 +1,338 @@
+//! The host side of `wit/runtime.wit` (`wactor:runtime`), plus WASI 0.2.
+//!
+//! The traits are generated from the WIT by `bindgen!`, so a change to the
+//! WIT that the host does not follow fails to compile. Calling conventions:
+//! `async func`s (`time.sleep`, `awaiting.get`, `awaiting.wait`) take an
+//! `Accessor` and run concurrently with the instance's other calls;
+//! `get-blocking` is sync for the guest but async on the host (the guest's
+//! fiber waits, the thread does not); the rest are plain sync functions.
+//!
+//! The async funcs live in interfaces of their own (`time`, `awaiting`), so
+//! the engine without the component model's async ABI, which cannot define
+//! them, links every other interface whole.
+
+use std::time::Duration;
+
+use wasmtime::component::{Accessor, HasData, Linker, Resource};
+
+use super::capability::EngineKind;
+use super::state::{ActorState, Role, SpawnRequest};
+use crate::actor::ActorHandle;
+use crate::error::{Error, full_text};
+use crate::object_ref::{ObjectRef, Outcome};
+use crate::value::json;
+
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "wactor:runtime/actor",
+        imports: {
+            "wactor:runtime/types.[method]object-ref.get-blocking": async | trappable,
+            default: trappable,
+        },
+        with: {
+            "wactor:runtime/types.object-ref": super::ObjectRefResource,
+            "wactor:runtime/types.actor": super::ActorResource,
+        },
+        require_store_data_send: true,
+    });
+}
+
+use generated::wactor::runtime::{actors, awaiting, logging, time, types};
+
+// `pub` because `bindgen!`'s `with` re-exports them; this module is private,
+// so they stay inside the crate.
+/// An `object-ref` handle's entry in a store's resource table.
+#[allow(unreachable_pub)]
+pub struct ObjectRefResource(pub(crate) ObjectRef);
+
+/// An `actor` handle's entry in a store's resource table.
+#[allow(unreachable_pub)]
+pub struct ActorResource(ActorHandle);
+
+/// How generated bindings reach an instance's [`ActorState`].
+struct Guest;
+
+impl HasData for Guest {
+    type Data<'a> = &'a mut ActorState;
+}
+
+/// Defines WASI 0.2 and `wactor:runtime` on `linker`. On the engine
+/// without the component model's async ABI, the interfaces of `async func`s
+/// (`time`, `awaiting`) are left out: a component that imports them does not
+/// link there, and runs on the concurrent engine.
+pub(crate) fn add_to_linker(
+    linker: &mut Linker<ActorState>,
+    engine: EngineKind,
+) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    fn state(state: &mut ActorState) -> &mut ActorState {
+        state
+    }
+    types::add_to_linker::<_, Guest>(linker, state)?;
+    logging::add_to_linker::<_, Guest>(linker, state)?;
+    actors::add_to_linker::<_, Guest>(linker, state)?;
+    if engine.supports_async_imports() {
+        time::add_to_linker::<_, Guest>(linker, state)?;
+        awaiting::add_to_linker::<_, Guest>(linker, state)?;
+    }
+    Ok(())
+}
+
+impl From<Error> for types::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::MethodFailed { error, .. } => types::Error::MethodFailed(
+                error.map_or_else(|| "null".to_string(), |v| json::to_json(&v).to_string()),
+            ),
+            e @ Error::ActorDied { .. } => types::Error::ActorDied(e.to_string()),
+            Error::Timeout(_) => types::Error::Timeout,
+            Error::Cancelled => types::Error::Cancelled,
+            Error::WouldBlock { reason } => types::Error::WouldBlock(reason),
+            e @ Error::Backpressure { .. } => types::Error::Overloaded(e.to_string()),
+            e => types::Error::Invalid(full_text(&e)),
+        }
+    }
+}
+
+/// An outcome as the guest sees it: the value as JSON, or the error.
+fn to_guest(outcome: Outcome) -> Result<String, types::Error> {
+    outcome
+        .map(|v| json::to_json(&v).to_string())
+        .map_err(types::Error::from)
+}
+
+/// The refs behind `handles`, taken out of the table (they were passed as
+/// `own`, so the table's entries end here).
+fn take_refs(
+    table: &mut wasmtime::component::ResourceTable,
+    handles: Vec<Resource<ObjectRefResource>>,
+) -> wasmtime::Result<Vec<ObjectRef>> {
+    handles
+        .into_iter()
+        .map(|h| Ok(table.delete(h)?.0))
+        .collect()
+}
+
+/// Pushes the ref a request produced, or passes its error to the guest.
+fn push_ref(
+    table: &mut wasmtime::component::ResourceTable,
+    made: crate::error::Result<ObjectRef>,
+) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
+    Ok(match made {
+        Ok(r) => Ok(table.push(ObjectRefResource(r))?),
+        Err(e) => Err(types::Error::from(e)),
+    })
+}
+
+impl types::Host for ActorState {}
+
+impl types::HostObjectRef for ActorState {
+    fn clone(
+        &mut self,
+        this: Resource<ObjectRefResource>,
+    ) -> wasmtime::Result<Resource<ObjectRefResource>> {
+        let r = self.table.get(&this)?.0.clone();
+        Ok(self.table.push(ObjectRefResource(r))?)
+    }
+
+    fn id(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&this)?.0.id())
+    }
+
+    fn is_ready(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&this)?.0.is_ready())
+    }
+
+    async fn get_blocking(
+        &mut self,
+        this: Resource<ObjectRefResource>,
+        timeout_ms: Option<u64>,
+    ) -> wasmtime::Result<Result<String, types::Error>> {
+        let r = self.table.get(&this)?.0.clone();
+        if let Some(deadlock) = self.me.self_deadlock(&r) {
+            return Ok(Err(deadlock.into()));
+        }
+        if self.role == Role::AsyncActor {
+            // Blocking here would stall every call of this actor, and
+            // deadlock if the result needs this actor (Ray warns and hangs;
+            // we refuse).
+            return Ok(Err(types::Error::WouldBlock(
+                "get-blocking called from an async actor would block its event loop; \
+                 await `awaiting.get` instead"
+                    .into(),
+            )));
+        }
+        let outcome = match timeout_ms {
+            None => r.await,
+            Some(ms) => {
+                let timeout = Duration::from_millis(ms);
+                tokio::time::timeout(timeout, r)
+                    .await
+                    .unwrap_or(Err(Error::Timeout(timeout)))
+            }
+        };
+        Ok(to_guest(outcome))
+    }
+
+    fn cancel(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.0.cancel();
+        Ok(())
+    }
+
+    fn drop(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl types::HostActor for ActorState {
+    fn name(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&this)?.0.name().to_string())
+    }
+
+    fn call(
+        &mut self,
+        this: Resource<ActorResource>,
+        method: String,
+        args: String,
+        refs: Vec<Resource<ObjectRefResource>>,
+    ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
+        let refs = take_refs(&mut self.table, refs)?;
+        let actor = self.table.get(&this)?.0.clone();
+        let called = actor.call_json_with_refs(&method, &args, &refs);
+        push_ref(&mut self.table, called)
+    }
+
+    fn kill(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.0.kill();
+        Ok(())
+    }
+
+    fn drop(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl logging::Host for ActorState {
+    fn log(&mut self, level: logging::Level, message: String) -> wasmtime::Result<()> {
+        let actor = &*self.me.name;
+        match level {
+            logging::Level::Trace => tracing::trace!(target: "wactor::guest", actor, "{message}"),
+            logging::Level::Debug => tracing::debug!(target: "wactor::guest", actor, "{message}"),
+            logging::Level::Info => tracing::info!(target: "wactor::guest", actor, "{message}"),
+            logging::Level::Warn => tracing::warn!(target: "wactor::guest", actor, "{message}"),
+            logging::Level::Error => tracing::error!(target: "wactor::guest", actor, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl actors::Host for ActorState {
+    fn spawn(
+        &mut self,
+        component: Option<String>,
+        options: types::ActorOptions,
+    ) -> wasmtime::Result<Result<Resource<ActorResource>, types::Error>> {
+        let request = SpawnRequest {
+            name: options.name,
+            max_concurrency: options.max_concurrency,
+        };
+        Ok(match self.spawner.spawn(component.as_deref(), request) {
+            Ok(actor) => Ok(self.table.push(ActorResource(actor))?),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    fn submit(
+        &mut self,
+        component: Option<String>,
+        function: String,
+        args: String,
+        refs: Vec<Resource<ObjectRefResource>>,
+    ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
+        let refs = take_refs(&mut self.table, refs)?;
+        let submitted = self
+            .spawner
+            .submit(component.as_deref(), &function, &args, &refs);
+        push_ref(&mut self.table, submitted)
+    }
+
+    fn current(&mut self) -> wasmtime::Result<Resource<ActorResource>> {
+        let me = self.current_actor().ok_or_else(|| {
+            wasmtime::Error::msg("the current actor is shutting down: no handles remain")
+        })?;
+        Ok(self.table.push(ActorResource(me))?)
+    }
+
+    fn put(&mut self, value: String) -> wasmtime::Result<Resource<ObjectRefResource>> {
+        // Unparseable JSON is stored as the failure it is, so the mistake
+        // surfaces where the value is used.
+        let r = match serde_json::from_str::<serde_json::Value>(&value) {
+            Ok(parsed) => crate::object_ref::put(json::untyped(&parsed)),
+            Err(e) => ObjectRef::resolved(Err(Error::InvalidValue {
+                reason: format!(
+                    "put was given invalid JSON: {}",
+                    crate::value::abbreviate(&value, 200)
+                ),
+                source: Some(std::sync::Arc::new(e)),
+            })),
+        };
+        Ok(self.table.push(ObjectRefResource(r))?)
+    }
+}
+
+impl time::Host for ActorState {}
+
+impl<T> time::HostWithStore<T> for Guest {
+    async fn sleep(_accessor: &Accessor<T, Self>, millis: u64) -> wasmtime::Result<()> {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        Ok(())
+    }
+}
+
+impl awaiting::Host for ActorState {}
+
+impl<T> awaiting::HostWithStore<T> for Guest {
+    async fn get(
+        accessor: &Accessor<T, Self>,
+        this: Resource<ObjectRefResource>,
+    ) -> wasmtime::Result<Result<String, types::Error>> {
+        let (r, deadlock) = accessor.with(|mut access| {
+            let state = access.get();
+            let r = state.table.get(&this).map(|r| r.0.clone())?;
+            let deadlock = state.me.self_deadlock(&r);
+            wasmtime::Result::<_>::Ok((r, deadlock))
+        })?;
+        if let Some(deadlock) = deadlock {
+            return Ok(Err(deadlock.into()));
+        }
+        Ok(to_guest(r.await))
+    }
+
+    async fn wait(
+        accessor: &Accessor<T, Self>,
+        refs: Vec<Resource<ObjectRefResource>>,
+        num_returns: u32,
+        timeout_ms: Option<u64>,
+    ) -> wasmtime::Result<Result<Vec<u32>, types::Error>> {
+        let refs = accessor.with(|mut access| {
+            let table = &access.get().table;
+            refs.iter()
+                .map(|h| Ok(table.get(h)?.0.clone()))
+                .collect::<wasmtime::Result<Vec<_>>>()
+        })?;
+        let num_returns = num_returns as usize;
+        let timeout = timeout_ms.map(Duration::from_millis);
+        Ok(
+            match crate::object_ref::wait(refs.clone(), num_returns, timeout).await {
+                Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)
+                    .into_iter()
+                    .map(|i| i as u32)
+                    .collect()),
+                Err(e) => Err(e.into()),
+            },
+        )
+    }
+}

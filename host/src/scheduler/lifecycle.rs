@@ -1,0 +1,280 @@
+//! One call's life on an actor, the same for both schedulers:
+//!
+//! ```text
+//! queued ──start──► started ──finish──► finished / failed
+//!   │                  ├──refuse──► failed (its arguments could not enter the instance)
+//!   │                  ├──lost────► queued again (a retry) / failed (ActorRestarted)
+//!   │                  ├──abandon─► failed (the actor died)
+//!   │                  └──deadline► failed (Timeout; the watchdog retires the actor)
+//!   └──cancelled, or the actor died──► failed, without running
+//! ```
+//!
+//! Every transition resolves the caller's ref or hands the call on, and
+//! keeps the actor's counters; a scheduler decides only *when* a call
+//! moves. A started call's deadline watchdog lives inside it, so it ends
+//! with the call on every path.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use wasmtime::AsContextMut;
+use wasmtime::component::{Type, Val};
+
+use crate::actor::ActorShared;
+use crate::call::{Arg, Call, Mailbox, Method};
+use crate::error::{DeathCause, Error};
+use crate::guest::{ActorState, take_returned_ref};
+use crate::object_ref::{ObjectRef, Outcome, Promise};
+
+/// A call running on an instance.
+pub(crate) struct Started {
+    method: u32,
+    promise: Promise,
+    /// The arguments again, if the call may be retried.
+    retry: Option<Vec<Arg>>,
+    retries_left: u32,
+    deadline: Option<Duration>,
+    /// Ends with the call, however it ends.
+    _watchdog: Option<Watchdog>,
+}
+
+/// What a finished call gave back.
+pub(crate) enum Returned {
+    /// The method's value (none, for a method without a result).
+    Value(Option<Val>),
+    /// An ObjectRef the method returned: the caller gets its value.
+    Ref(ObjectRef),
+    /// A value the host cannot hand to the caller.
+    Unusable(Error),
+}
+
+impl Returned {
+    /// What a call left in its result slot, with an ObjectRef it returned
+    /// taken out of the instance's table.
+    pub(crate) fn take(store: impl AsContextMut<Data = ActorState>, value: Option<Val>) -> Self {
+        match value {
+            Some(Val::Resource(handle)) => match take_returned_ref(store, handle) {
+                Ok(r) => Returned::Ref(r),
+                Err(e) => Returned::Unusable(e),
+            },
+            value => Returned::Value(value),
+        }
+    }
+}
+
+/// Takes `call` out of the queue to run it, with its arguments; `None` if
+/// it was cancelled while queued (it is then over).
+pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Vec<Arg>)> {
+    actor.counters.taken(1);
+    let Call {
+        method,
+        args,
+        promise,
+        deadline,
+        retries_left,
+    } = call;
+    if promise.is_settled() {
+        actor.counters.tally(false);
+        return None;
+    }
+    let retry = (retries_left > 0).then(|| args.clone());
+    promise.mark_started();
+    actor.counters.started();
+    let watchdog = deadline.and_then(|d| Watchdog::start(actor, &promise, method, d));
+    let started = Started {
+        method,
+        promise,
+        retry,
+        retries_left,
+        deadline,
+        _watchdog: watchdog,
+    };
+    Some((started, args))
+}
+
+impl Started {
+    /// The method's index in the actor's method table.
+    pub(crate) fn method(&self) -> u32 {
+        self.method
+    }
+
+    /// The call returned: its caller gets the value, or the method's `err`.
+    ///
+    /// Here and below, the counters move before the ref resolves, so a
+    /// caller that sees its result also sees it counted.
+    pub(crate) fn finish(self, actor: &ActorShared, returned: Returned) {
+        match returned {
+            Returned::Value(value) => {
+                let outcome = outcome(&actor.name, actor.methods.get(self.method), value);
+                actor.counters.ended(outcome.is_ok());
+                self.promise.resolve(outcome);
+            }
+            Returned::Ref(r) => {
+                actor.counters.ended(true);
+                self.promise.forward(&r);
+            }
+            Returned::Unusable(error) => self.fail(actor, error),
+        }
+    }
+
+    /// The call ended with `error` on the caller's side.
+    fn fail(self, actor: &ActorShared, error: Error) {
+        actor.counters.ended(false);
+        self.promise.resolve(Err(error));
+    }
+
+    /// Its arguments could not be moved into the instance (`error` is
+    /// wasmtime's reason): it fails without having run.
+    pub(crate) fn refuse(self, actor: &ActorShared, error: &wasmtime::Error) {
+        let error = Error::Transfer {
+            method: actor.methods.get(self.method).name().to_string(),
+            reason: format!("{error:#}"),
+        };
+        self.fail(actor, error);
+    }
+
+    /// The instance died under the call and the actor is restarted: the
+    /// call goes to the back of the queue if it has a retry left
+    /// (`max_task_retries`), else fails with [`Error::ActorRestarted`].
+    pub(crate) fn lost(self, actor: &ActorShared, cause: &DeathCause, mailbox: &Weak<dyn Mailbox>) {
+        let Started {
+            method,
+            promise,
+            retry,
+            retries_left,
+            deadline,
+            ..
+        } = self;
+        if let (Some(args), Some(mailbox)) = (retry, mailbox.upgrade()) {
+            actor.counters.requeued();
+            let call = Call {
+                method,
+                args,
+                promise,
+                deadline,
+                retries_left: retries_left - 1,
+            };
+            match mailbox.post(call) {
+                Ok(()) => return,
+                Err(call) => {
+                    // The queue closed meanwhile: the actor is dying.
+                    actor.counters.taken(1);
+                    actor.counters.tally(false);
+                    call.promise.resolve(Err(actor.died_error()));
+                    return;
+                }
+            }
+        }
+        actor.counters.ended(false);
+        promise.resolve(Err(Error::ActorRestarted {
+            actor: actor.name.to_string(),
+            cause: cause.clone(),
+        }));
+    }
+
+    /// The actor died with the call running.
+    pub(crate) fn abandon(self, actor: &ActorShared, error: Error) {
+        self.fail(actor, error);
+    }
+}
+
+/// Resolves every running and queued call of a dead actor, and closes its
+/// queue: a `call` racing with this sees its send fail and resolves its
+/// own ref with the recorded cause.
+pub(crate) fn bury(
+    actor: &ActorShared,
+    mailbox: &mut mpsc::UnboundedReceiver<Call>,
+    running: impl IntoIterator<Item = Started>,
+) {
+    let error = actor.died_error();
+    for call in running {
+        call.abandon(actor, error.clone());
+    }
+    mailbox.close();
+    while let Ok(call) = mailbox.try_recv() {
+        actor.counters.taken(1);
+        actor.counters.tally(false);
+        call.promise.resolve(Err(error.clone()));
+    }
+}
+
+/// Turns what the guest returned into what the caller gets: the value, the
+/// `ok` payload of a `result` (its `err` payload becomes
+/// [`Error::MethodFailed`]), or `()` (an empty tuple) for no result.
+pub(crate) fn outcome(actor: &str, method: &Method, result: Option<Val>) -> Outcome {
+    let unit = || Val::Tuple(Vec::new());
+    let Some(value) = result else {
+        return Ok(unit());
+    };
+    match (method.result(), value) {
+        (Some(Type::Result(_)), Val::Result(Ok(payload))) => Ok(payload.map_or_else(unit, |v| *v)),
+        (Some(Type::Result(_)), Val::Result(Err(payload))) => Err(Error::MethodFailed {
+            actor: actor.to_string(),
+            method: method.name().to_string(),
+            error: payload.map(|v| *v),
+        }),
+        (_, value) => Ok(value),
+    }
+}
+
+/// Where a call's result lands: a method returns one value or none, so one
+/// slot, of which the call is given as many as the method returns.
+pub(crate) struct ResultSlot {
+    returns: bool,
+    slot: [Val; 1],
+}
+
+impl ResultSlot {
+    pub(crate) fn for_method(method: &Method) -> Self {
+        ResultSlot {
+            returns: method.result().is_some(),
+            slot: [Val::Bool(false)],
+        }
+    }
+
+    /// The slots to pass to the call.
+    pub(crate) fn slots(&mut self) -> &mut [Val] {
+        &mut self.slot[..usize::from(self.returns)]
+    }
+
+    /// What the call returned, after it returned.
+    pub(crate) fn take(self) -> Option<Val> {
+        let [value] = self.slot;
+        self.returns.then_some(value)
+    }
+}
+
+/// The deadline of one running call: past it, the call fails with a
+/// timeout and the actor is retired (a call that runs on cannot be stopped
+/// any other way). Aborted when dropped, so it ends with its call.
+struct Watchdog(AbortHandle);
+
+impl Watchdog {
+    fn start(
+        actor: &Arc<ActorShared>,
+        promise: &Promise,
+        method: u32,
+        deadline: Duration,
+    ) -> Option<Watchdog> {
+        let call = promise.object_ref()?;
+        let actor = actor.clone();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(deadline).await;
+            if !call.is_ready() {
+                let method = actor.methods.get(method).name().to_string();
+                tracing::warn!(actor = %actor.name, method, ?deadline, "call ran past its deadline");
+                call.fail(Error::Timeout(deadline));
+                actor.die(DeathCause::DeadlineExceeded { method, deadline });
+            }
+        });
+        Some(Watchdog(task.abort_handle()))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
