@@ -130,6 +130,42 @@ fn a_missing_directory_is_refused_at_spawn() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_directory_that_cannot_be_opened_fails_the_instance_saying_which() {
+    let (root, inside) = sandbox_dirs("vanished");
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().max_restarts(1).preopen_dir(
+            &inside,
+            "/data",
+            DirAccess::ReadOnly,
+        ))
+        .unwrap();
+    assert_eq!(
+        call(&actor, "read-file", ("/data/hello.txt",))
+            .await
+            .unwrap(),
+        Val::String("hello from the host".into())
+    );
+    // The directory goes away; the next instance (after a trap, restarted)
+    // cannot open it, and must not start without it.
+    std::fs::remove_dir_all(&root).unwrap();
+    assert!(call(&actor, "crash-after", (0u64,)).await.is_err());
+    let err = call(&actor, "read-file", ("/data/hello.txt",))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::ActorDied {
+            cause: wactor::DeathCause::Instantiation(why),
+            ..
+        } => assert!(
+            why.contains("cannot open the granted directory") && why.contains("/data"),
+            "{why}"
+        ),
+        other => panic!("expected an instantiation death, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_cannot_open_a_connection() {
     let rt = runtime();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

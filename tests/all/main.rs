@@ -4,6 +4,7 @@
 mod async_actor;
 mod capabilities;
 mod chaos;
+mod embedder_capabilities;
 mod errors;
 mod fairness;
 mod guest_runtime;

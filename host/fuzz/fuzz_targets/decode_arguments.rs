@@ -1,5 +1,6 @@
 //! Decoding arbitrary text as call arguments (WAVE and JSON) against real
-//! signatures never panics: it yields values or an error naming the method.
+//! signatures, and as a whole `--invoke` call (`method(args)`, as the CLI
+//! reads it), never panics: it yields values or an error naming the method.
 
 #![no_main]
 
@@ -24,6 +25,13 @@ fn component() -> &'static wactor::ActorComponent {
 }
 
 fuzz_target!(|text: &str| {
+    if let Err(e) = component().parse_invoke(text) {
+        let message = e.to_string();
+        assert!(
+            message.contains("method") || message.contains("argument"),
+            "{message}"
+        );
+    }
     for method in component().methods() {
         let errors = [
             method.parse_args(text).err(),
