@@ -341,3 +341,162 @@ fn a_guest_that_computes_without_yielding_is_reported() {
         text(&out.stderr)
     );
 }
+
+/// `wactor` with `args`, its stdout read until `lines` lines came, then
+/// closed, as `| head -n lines` does.
+fn wactor_into_head(args: &[&str], lines: usize) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wactor"))
+        .args(args)
+        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("WACTOR_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wactor runs");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..lines {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "the output ended early");
+    }
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap(), stderr)
+}
+
+#[test]
+fn a_closed_stdout_ends_the_printing_not_the_host() {
+    let invoke = ["run", wactor_examples::COUNTER, "--invoke", "add(1)"];
+    let (status, stderr) = wactor_into_head(&[&invoke[..], &["--count", "100000"]].concat(), 1);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(stderr.contains("100000 ok, 0 failed"), "{stderr}");
+    let (status, stderr) = wactor_into_head(&["inspect", wactor_examples::FAULTY], 1);
+    assert!(
+        !stderr.contains("panicked") && status.success(),
+        "{status}: {stderr}"
+    );
+}
+
+#[test]
+fn only_regular_component_files_are_read() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let fifo = format!("{dir}/component.fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Each would hang or read forever if it were opened and read.
+    for path in ["/dev/zero", fifo.as_str(), dir] {
+        let out = wactor(&["inspect", path]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path}: {stderr}");
+        assert!(stderr.contains("is not a regular file"), "{path}: {stderr}");
+    }
+}
+
+#[test]
+fn counts_concurrency_and_names_out_of_bounds_are_refused() {
+    let threaded = wactor_examples::THREADED_ACTOR;
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "run",
+                threaded,
+                "--invoke",
+                "task-1(0)",
+                "--count",
+                "4294967296",
+            ],
+            "expected a number from 1 to 1000000",
+        ),
+        (
+            &["run", threaded, "--invoke", "task-1(0)", "--count", "0"],
+            "expected a number from 1 to 1000000",
+        ),
+        (
+            &[
+                "run",
+                threaded,
+                "--invoke",
+                "task-1(0)",
+                "--max-concurrency",
+                "100000000",
+            ],
+            "the runtime's pool holds 1000 instances",
+        ),
+        (
+            &[
+                "run",
+                threaded,
+                "--invoke",
+                "task-1(0)",
+                "--name",
+                "x\n[host] all is well",
+            ],
+            "holds control characters",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = wactor(args);
+        let stderr = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.lines().any(|l| l.starts_with("[host]")), "{stderr}");
+    }
+}
+
+#[test]
+fn a_guest_cannot_forge_lines_or_move_the_terminal() {
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--name",
+        "f",
+        "--invoke",
+        r#"say("red \u{1b}[31mtext\rback\nf2] forged line")"#,
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.contains(&r"[f] red \u{1b}[31mtext\rback"),
+        "{stdout:?}"
+    );
+    // A newline the guest wrote starts a line that is still labelled.
+    assert!(lines.contains(&"[f] f2] forged line"), "{stdout:?}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wactor"))
+        .args([
+            "run",
+            wactor_examples::FAULTY,
+            "--invoke",
+            r#"note("one\n[host] forged\u{1b}[2J")"#,
+        ])
+        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .env("WACTOR_LOG", "wactor::guest=info")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(r"one\n[host] forged\u{1b}[2J"), "{stderr}");
+    assert!(!stderr.lines().any(|l| l.starts_with("[host]")), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+}

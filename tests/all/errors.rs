@@ -479,3 +479,109 @@ async fn retries_run_out_and_then_the_call_fails() {
         "one run and two retries, each trapping"
     );
 }
+
+#[test]
+fn names_must_be_short_printable_and_not_empty() {
+    let rt = runtime();
+    let counter = load(&rt, "counter");
+    for (name, why) in [
+        (String::new(), "it is empty"),
+        ("n".repeat(wactor::MAX_NAME_LEN + 1), "257 bytes long"),
+        ("x\n[host] ok".to_string(), "control characters"),
+        ("bell\u{7}".to_string(), "control characters"),
+    ] {
+        let err = counter.spawn(ActorOptions::new().name(name)).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidOption { option: "name", .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(why), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
+    }
+    let longest = "n".repeat(wactor::MAX_NAME_LEN);
+    assert!(counter.spawn(ActorOptions::new().name(longest)).is_ok());
+    assert!(counter.spawn(ActorOptions::new().name("tâche-1")).is_ok());
+}
+
+#[test]
+fn a_threaded_actor_cannot_ask_for_more_instances_than_the_pool_holds() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .max_instances(8)
+        .build()
+        .unwrap();
+    let threaded = load(&rt, "threaded-actor");
+    let err = threaded
+        .spawn(ActorOptions::new().max_concurrency(9))
+        .unwrap_err();
+    assert!(err.to_string().contains("pool holds 8 instances"), "{err}");
+    assert!(
+        threaded
+            .spawn(ActorOptions::new().max_concurrency(8))
+            .is_ok()
+    );
+    // An async actor's max_concurrency is a limit on calls, not instances.
+    let asynchronous = load(&rt, "async-actor");
+    assert!(
+        asynchronous
+            .spawn(ActorOptions::new().max_concurrency(1 << 20))
+            .is_ok()
+    );
+}
+
+#[test]
+fn every_actor_refuses_calls_past_its_default_queue_limit() {
+    let rt = runtime();
+    let actor = load(&rt, "threaded-actor")
+        .spawn(ActorOptions::new().stdout(wactor::GuestOutput::Discard))
+        .unwrap();
+    // The one instance is busy, so everything after this call queues.
+    let busy = actor.call("task-1", (20_000u64,)).unwrap();
+    let mut queued = Vec::with_capacity(wactor::DEFAULT_MAX_PENDING_CALLS);
+    let refused = loop {
+        match actor.call("task-2", (0u64,)) {
+            Ok(r) => queued.push(r),
+            Err(e) => break e,
+        }
+        assert!(queued.len() <= wactor::DEFAULT_MAX_PENDING_CALLS + 1);
+    };
+    assert!(
+        matches!(refused, Error::Backpressure { limit, .. } if limit == wactor::DEFAULT_MAX_PENDING_CALLS),
+        "{refused:?}"
+    );
+    // The busy call may have been taken from the queue or not yet.
+    let n = queued.len();
+    assert!(
+        (wactor::DEFAULT_MAX_PENDING_CALLS - 1..=wactor::DEFAULT_MAX_PENDING_CALLS).contains(&n),
+        "{n} calls queued"
+    );
+    actor.kill();
+    assert!(busy.get(Some(PATIENCE)).is_err());
+}
+
+#[test]
+fn component_files_are_checked_before_they_are_read() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .max_component_size(1024)
+        .build()
+        .unwrap();
+    let err = rt.load(wactor_examples::COUNTER).unwrap_err();
+    assert!(matches!(err, Error::InvalidComponent { .. }), "{err:?}");
+    assert!(err.to_string().contains("more than the 1024"), "{err}");
+    let err = rt.load("/dev/zero").unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_component_name_cannot_smuggle_control_characters_into_actor_names() {
+    let rt = runtime();
+    let bytes = std::fs::read(wactor_examples::COUNTER).unwrap();
+    let component = rt.load_bytes("evil\n[host] ok", &bytes).unwrap();
+    let actor = component.spawn(ActorOptions::new()).unwrap();
+    assert!(
+        actor.name().starts_with(r"evil\n[host] ok-"),
+        "{}",
+        actor.name()
+    );
+}

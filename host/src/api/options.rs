@@ -58,6 +58,8 @@ impl ActorOptions {
     /// Names the actor (in errors, logs and
     /// [`ActorHandle::name`](crate::ActorHandle::name)). The default is
     /// `<component>-<id>`, with the number of its [`ActorId`](crate::ActorId).
+    /// A name is at most [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes, with
+    /// no control characters; spawning refuses others.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -75,7 +77,8 @@ impl ActorOptions {
     /// How many calls may wait in the actor's queue (submitted, not yet
     /// started) before [`ActorHandle::call`](crate::ActorHandle::call) fails at once with
     /// [`Error::Backpressure`](crate::Error::Backpressure) instead of
-    /// queuing more. Default: no limit.
+    /// queuing more. Default: [`DEFAULT_MAX_PENDING_CALLS`](crate::DEFAULT_MAX_PENDING_CALLS)
+    /// (100,000); `usize::MAX` for no limit.
     /// Ray's `max_pending_calls`.
     pub fn max_pending_calls(mut self, n: usize) -> Self {
         self.max_pending_calls = Some(n);

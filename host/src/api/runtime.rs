@@ -38,8 +38,13 @@ pub struct RuntimeBuilder {
     time_slice: Option<Duration>,
     lag_warning: Duration,
     copy_on_write: bool,
+    max_component_size: u64,
     capabilities: Capabilities,
 }
+
+/// The default [`RuntimeBuilder::max_component_size`]: 256 MiB (a Python
+/// component is about 18 MiB).
+const DEFAULT_MAX_COMPONENT_SIZE: u64 = 256 << 20;
 
 impl Default for RuntimeBuilder {
     fn default() -> Self {
@@ -52,6 +57,7 @@ impl Default for RuntimeBuilder {
             time_slice: Some(DEFAULT_TIME_SLICE),
             lag_warning: DEFAULT_LAG_WARNING,
             copy_on_write: true,
+            max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             capabilities: Capabilities::default(),
         }
     }
@@ -100,6 +106,13 @@ impl RuntimeBuilder {
     /// example). Adding a capability of a type already added replaces it.
     pub fn capability(mut self, capability: impl Capability) -> Self {
         self.capabilities.add(capability);
+        self
+    }
+
+    /// The largest component file [`Runtime::load`] reads, in bytes
+    /// (default 256 MiB); a larger one is refused before it is read.
+    pub fn max_component_size(mut self, bytes: u64) -> Self {
+        self.max_component_size = bytes;
         self
     }
 
@@ -177,6 +190,7 @@ impl RuntimeBuilder {
                 task_pool_size: self
                     .task_pool_size
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+                max_component_size: self.max_component_size,
             }),
         })
     }
@@ -207,6 +221,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) engines: Arc<Engines>,
     pub(crate) executor: Arc<Executor>,
     pub(crate) task_pool_size: usize,
+    pub(crate) max_component_size: u64,
 }
 
 impl Runtime {
@@ -230,14 +245,14 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the file cannot be read; otherwise as for
+    /// [`Error::Io`] if the file cannot be read; [`Error::InvalidComponent`]
+    /// if it is not a regular file (a FIFO, a device such as `/dev/zero`)
+    /// or is larger than [`max_component_size`](RuntimeBuilder::max_component_size),
+    /// checked before it is read; otherwise as for
     /// [`load_bytes`](Runtime::load_bytes), with the path as the origin.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<ActorComponent> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: Arc::new(e),
-        })?;
+        let bytes = read_component_file(path, self.inner.max_component_size)?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -255,6 +270,11 @@ impl Runtime {
     /// for bytes that are not a valid component, [`Error::Unsupported`] for
     /// a component that imports what the host does not provide.
     pub fn load_bytes(&self, name: &str, bytes: &[u8]) -> Result<ActorComponent> {
+        // The name prefixes every default actor name, and so errors and
+        // labelled output: no control characters, and not unbounded.
+        let name = crate::value::escape_controls(name);
+        let name = crate::value::abbreviate(&name, 200);
+        let name = name.as_ref();
         check_is_component(name, bytes)?;
         let compiled = CompiledComponent::load(self.inner.engines.clone(), name, bytes)?;
         Ok(ActorComponent::new(
@@ -288,6 +308,50 @@ fn default_cache_dir() -> Option<PathBuf> {
 #[cfg(test)]
 fn default_cache_dir() -> Option<PathBuf> {
     Some(std::env::temp_dir().join("wactor-unit-test-cache"))
+}
+
+/// The bytes of the component file at `path`: a regular file of at most
+/// `limit` bytes, checked before reading (so `/dev/zero`, a FIFO or a huge
+/// file is refused at once), and read no further than `limit` even if it
+/// grows meanwhile.
+fn read_component_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |e: std::io::Error| Error::Io {
+        path: path.to_path_buf(),
+        source: Arc::new(e),
+    };
+    let refuse = |reason: String| Error::InvalidComponent {
+        origin: path.display().to_string(),
+        reason,
+        source: None,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(refuse(
+            "it is not a regular file (a directory, a FIFO or a device): components are read \
+             from files"
+                .into(),
+        ));
+    }
+    let too_big = |size: u64| {
+        refuse(format!(
+            "it is {size} bytes, more than the {limit} a component may have \
+             (RuntimeBuilder::max_component_size)"
+        ))
+    };
+    if metadata.len() > limit {
+        return Err(too_big(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Rejects what is not a component before handing it to the compiler, whose

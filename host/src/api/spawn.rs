@@ -12,7 +12,10 @@ use super::options::ActorOptions;
 use crate::actor::{ActorHandle, Limits};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
-use crate::guest::{DEFAULT_MEMORY_LIMIT, InstanceConfig, Role, SpawnRequest, Spawner};
+use crate::guest::{
+    DEFAULT_MAX_PENDING_CALLS, DEFAULT_MEMORY_LIMIT, InstanceConfig, MAX_NAME_LEN, Role,
+    SpawnRequest, Spawner,
+};
 use crate::ids::ActorId;
 use crate::object_ref::ObjectRef;
 use crate::scheduler::{self, SpawnPlan};
@@ -62,7 +65,10 @@ impl ActorComponent {
         }
         let size = match self.kind() {
             ActorKind::Async => ActorKind::Async.default_max_concurrency(),
-            ActorKind::Threaded => self.inner.task_pool_size,
+            ActorKind::Threaded => self
+                .inner
+                .task_pool_size
+                .min(self.inner.compiled.engines.settings.max_instances as usize),
         };
         let options = ActorOptions::new()
             .name(format!("{}-tasks", self.name()))
@@ -80,8 +86,11 @@ impl ActorComponent {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a `max_concurrency` of 0 or a granted
-    /// directory that is not one.
+    /// [`Error::InvalidOption`] for a `max_concurrency` of 0 (or, for a
+    /// threaded actor, more than the runtime's
+    /// [`max_instances`](crate::RuntimeBuilder::max_instances)), a name that
+    /// is empty, longer than [`MAX_NAME_LEN`](crate::MAX_NAME_LEN) bytes or
+    /// holds control characters, or a granted directory that is not one.
     pub fn spawn(&self, options: ActorOptions) -> Result<ActorHandle> {
         let own = OwnComponent::Strong(self.clone());
         self.spawn_with(options, self.role(), own)
@@ -105,18 +114,38 @@ impl ActorComponent {
                 reason: "it must be at least 1".into(),
             });
         }
+        // A threaded actor makes one instance per unit of concurrency: more
+        // than the pool holds could never start, and would only hold memory.
+        let pool = self.inner.compiled.engines.settings.max_instances as usize;
+        if role == Role::ThreadedActor && max_concurrency > pool {
+            return Err(Error::InvalidOption {
+                option: "max_concurrency",
+                reason: format!(
+                    "a threaded actor runs one instance per concurrent call, and the runtime's \
+                     pool holds {pool} instances (RuntimeBuilder::max_instances); \
+                     {max_concurrency} is more than that"
+                ),
+            });
+        }
         for dir in &options.dirs {
             dir.check()?;
         }
         let id = ActorId::next();
         let name = match &options.name {
-            Some(name) => name.as_str().into(),
+            Some(name) => {
+                check_name(name)?;
+                name.as_str().into()
+            }
             None => format!("{}-{}", self.name(), id.as_u64()).into(),
         };
         let env = GuestEnv::new(own, options.inherited());
         let limits = Limits {
             max_concurrency,
-            max_pending_calls: options.max_pending_calls,
+            max_pending_calls: Some(
+                options
+                    .max_pending_calls
+                    .unwrap_or(DEFAULT_MAX_PENDING_CALLS),
+            ),
             call_deadline: options.call_deadline,
             max_restarts: options.max_restarts,
             max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
@@ -144,6 +173,29 @@ impl ActorComponent {
             plan,
         ))
     }
+}
+
+/// Refuses a name that is empty, longer than [`MAX_NAME_LEN`] bytes, or
+/// holds control characters: a name is printed in every error and every
+/// labelled line, where a newline or an escape would let it pass for the
+/// host's own output.
+fn check_name(name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "it is empty".to_string()
+    } else if name.len() > MAX_NAME_LEN {
+        format!("it is {} bytes long, more than {MAX_NAME_LEN}", name.len())
+    } else if name.chars().any(char::is_control) {
+        format!(
+            "`{}` holds control characters (newlines, escapes), which are not allowed in names",
+            crate::value::escape_controls(name)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidOption {
+        option: "name",
+        reason,
+    })
 }
 
 /// The [`Spawner`] of one actor's instances.

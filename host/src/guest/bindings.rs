@@ -218,6 +218,8 @@ impl types::HostActor for ActorState {
 impl logging::Host for ActorState {
     fn log(&mut self, level: logging::Level, message: String) -> wasmtime::Result<()> {
         let actor = &*self.me.name;
+        // One message, one line: a guest cannot forge the host's log lines.
+        let message = crate::value::escape_controls(&message);
         match level {
             logging::Level::Trace => tracing::trace!(target: "wactor::guest", actor, "{message}"),
             logging::Level::Debug => tracing::debug!(target: "wactor::guest", actor, "{message}"),

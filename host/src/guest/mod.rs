@@ -22,7 +22,7 @@ pub use capability::{ActorInfo, Capability, EngineKind};
 pub use dirs::DirAccess;
 pub(crate) use dirs::Preopen;
 pub use output::{GuestOutput, OutputCapture};
-pub use sandbox::DEFAULT_MEMORY_LIMIT;
+pub use sandbox::{DEFAULT_MAX_PENDING_CALLS, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN};
 pub use state::ActorState;
 pub(crate) use state::{InstanceConfig, Role, SpawnRequest, Spawner};
 pub(crate) use transfer::{lower_args, plain_args, take_returned_ref};

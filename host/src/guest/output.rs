@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
+use crate::value::escape_control_bytes;
+
 /// Where an actor's stdout or stderr goes.
 ///
 /// ```
@@ -27,7 +29,8 @@ pub enum GuestOutput {
     Inherit,
     /// The host process's own stream, each line prefixed with `[actor-name] `
     /// so the output of many actors can be told apart (what `wactor run`
-    /// uses). A driver program's own output is not prefixed; the actors it
+    /// uses), and control characters (`\r`, ANSI escapes, ...) written out
+    /// as escapes, so a line cannot pass for another actor's or the host's. A driver program's own output is not prefixed; the actors it
     /// spawns are.
     Labelled,
     /// Dropped.
@@ -81,7 +84,7 @@ pub(crate) enum Stream {
 }
 
 /// The host's stdout or stderr, with each line a guest writes prefixed by
-/// its actor's name. Writes go straight to the host stream: they are small,
+/// its actor's name and its control characters escaped. Writes go straight to the host stream: they are small,
 /// and a guest's output should appear as it happens.
 #[derive(Clone)]
 struct LabelledOutput {
@@ -109,6 +112,7 @@ impl wasmtime_wasi::cli::StdoutStream for LabelledOutput {
         Box::new(LabelledWriter {
             out: self.clone(),
             at_line_start: true,
+            carry: Vec::new(),
         })
     }
 }
@@ -116,6 +120,8 @@ impl wasmtime_wasi::cli::StdoutStream for LabelledOutput {
 struct LabelledWriter {
     out: LabelledOutput,
     at_line_start: bool,
+    /// The start of a character cut short by the end of the last write.
+    carry: Vec<u8>,
 }
 
 impl tokio::io::AsyncWrite for LabelledWriter {
@@ -125,13 +131,26 @@ impl tokio::io::AsyncWrite for LabelledWriter {
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
         use std::io::Write;
-        let mut text = Vec::with_capacity(buf.len() + self.out.prefix.len());
-        for line in buf.split_inclusive(|b| *b == b'\n') {
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(buf);
+        let mut text = Vec::with_capacity(data.len() + self.out.prefix.len());
+        for line in data.split_inclusive(|b| *b == b'\n') {
             if self.at_line_start {
                 text.extend_from_slice(self.out.prefix.as_bytes());
             }
-            text.extend_from_slice(line);
-            self.at_line_start = line.ends_with(b"\n");
+            // Control characters are escaped: a guest's line cannot
+            // rewrite the terminal or pass for the host's own output.
+            let (body, ends_line) = match line.strip_suffix(b"\n") {
+                Some(body) => (body, true),
+                None => (line, false),
+            };
+            let left = escape_control_bytes(body, &mut text, !ends_line);
+            if ends_line {
+                text.push(b'\n');
+            } else {
+                self.carry = body[body.len() - left..].to_vec();
+            }
+            self.at_line_start = ends_line;
         }
         let written = match self.out.stream {
             Stream::Stdout => std::io::stdout().lock().write_all(&text),

@@ -6,6 +6,16 @@
 /// 512 MiB per instance.
 pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 
+/// The default [`ActorOptions::max_pending_calls`](crate::ActorOptions::max_pending_calls):
+/// calls an actor queues before it refuses more with
+/// [`Error::Backpressure`](crate::Error::Backpressure). A few hundred bytes
+/// each, so a caller that never awaits cannot grow the host without bound.
+pub const DEFAULT_MAX_PENDING_CALLS: usize = 100_000;
+
+/// The longest actor name, in bytes: names are copied into every error
+/// and every labelled line of output.
+pub const MAX_NAME_LEN: usize = 256;
+
 /// Bytes a table element is charged for (a pointer), so tables count against
 /// the same budget as linear memories.
 const TABLE_ELEMENT_BYTES: usize = 8;

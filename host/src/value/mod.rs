@@ -123,6 +123,67 @@ pub(crate) fn abbreviate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     format!("{}...", &text[..end]).into()
 }
 
+/// `text` with every control character written out as an escape (`\n`,
+/// `\r`, `\u{1b}`, ...), so text from a guest (a log message, a name) can
+/// neither start a line of its own nor move the cursor or recolour a
+/// terminal: it cannot pass for the host's output.
+pub(crate) fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped.into()
+}
+
+/// `line` (bytes a guest wrote, without its `\n`) with control characters
+/// escaped as by [`escape_controls`], except tabs, and bytes that are not
+/// UTF-8 written as `\xNN` (a lone 0x9b is a control sequence to some
+/// terminals). If `more_follows`, a character cut short at the end is left
+/// for the next write: the number of bytes left is returned.
+pub(crate) fn escape_control_bytes(line: &[u8], out: &mut Vec<u8>, more_follows: bool) -> usize {
+    let mut rest = line;
+    while !rest.is_empty() {
+        let e = match std::str::from_utf8(rest) {
+            Ok(text) => {
+                escape_into(text, out);
+                return 0;
+            }
+            Err(e) => e,
+        };
+        let (valid, after) = rest.split_at(e.valid_up_to());
+        // `valid` is UTF-8 by the error's own account.
+        escape_into(std::str::from_utf8(valid).unwrap_or_default(), out);
+        let bad = match e.error_len() {
+            Some(n) => n,
+            None if more_follows => return after.len(),
+            None => after.len(),
+        };
+        for byte in &after[..bad] {
+            out.extend_from_slice(format!("\\x{byte:02x}").as_bytes());
+        }
+        rest = &after[bad..];
+    }
+    0
+}
+
+fn escape_into(text: &str, out: &mut Vec<u8>) {
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend_from_slice(c.escape_default().collect::<String>().as_bytes());
+        } else {
+            let mut buf = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+}
+
 /// A type mismatch: where inside the value (`.field`, `[3]`, ...), what was
 /// given there, and the WIT type it should have had.
 pub(crate) struct Mismatch {
@@ -255,6 +316,28 @@ mod tests {
         let cjk = "\u{3000}".repeat(40);
         assert!(abbreviate(&cjk, 60).len() <= 60);
         assert_eq!(abbreviate("short", 60), "short");
+    }
+
+    #[test]
+    fn control_characters_are_written_out_and_other_text_kept() {
+        assert_eq!(escape_controls("plain ünïcode"), "plain ünïcode");
+        assert_eq!(
+            escape_controls("a\nb\r\u{1b}[31mc\u{9b}"),
+            "a\\nb\\r\\u{1b}[31mc\\u{9b}"
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            escape_control_bytes(b"tab\there\x1b[2J\xff\xfe end\r", &mut out, false),
+            0
+        );
+        assert_eq!(out, b"tab\there\\u{1b}[2J\\xff\\xfe end\\r");
+        // A character cut across two writes is kept whole.
+        let cjk = "\u{3000}".as_bytes();
+        let mut out = Vec::new();
+        assert_eq!(escape_control_bytes(&cjk[..2], &mut out, true), 2);
+        assert!(out.is_empty());
+        assert_eq!(escape_control_bytes(&cjk[..2], &mut out, false), 0);
+        assert_eq!(out, b"\\xe3\\x80");
     }
 
     #[test]

@@ -57,6 +57,10 @@ impl Guest for Faulty {
         wactor_guest::info(&message);
     }
 
+    fn say(text: String) {
+        println!("{text}");
+    }
+
     async fn spawn_and_call(
         component: Option<String>,
         method: String,

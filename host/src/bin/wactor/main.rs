@@ -1,6 +1,6 @@
 //! `wactor`: run and inspect WebAssembly actors from the command line.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -10,6 +10,14 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use wactor::{ActorComponent, ActorOptions, DirAccess, GuestOutput, Runtime};
+
+/// Writes a line to stderr. Unlike `eprintln!`, a stderr that cannot be
+/// written (a closed pipe) does not panic: the line is lost, the run goes on.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// Run WebAssembly components as actors, with Ray's concurrency model.
 ///
@@ -71,8 +79,9 @@ struct RunArgs {
     invoke: Option<String>,
 
     /// How many calls to submit at once (each returns an ObjectRef at once;
-    /// the actor's scheduler decides how many run together).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// the actor's scheduler decides how many run together). At most
+    /// 1,000,000: every result is kept for the summary.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = parse_count)]
     count: usize,
 
     /// Calls that may run at once: interleaved calls for an async actor
@@ -129,7 +138,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -162,7 +171,7 @@ async fn run_program(
     match program.run_driver(options).await {
         Ok(status) => Ok(ExitCode::from(u8::try_from(status).unwrap_or(1))),
         Err(e @ wactor::Error::ActorDied { .. }) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             Ok(ExitCode::from(TRAP_EXIT))
         }
         Err(e) => Err(e.into()),
@@ -177,22 +186,26 @@ fn load(path: &PathBuf, time_slice_ms: u64) -> anyhow::Result<(Runtime, ActorCom
 }
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
+    use std::fmt::Write as _;
     let (_runtime, component) = load(path, 0)?;
     let kind = component.kind();
-    println!(
-        "{}: {kind} (default max_concurrency {})",
+    let mut text = format!(
+        "{}: {kind} (default max_concurrency {})\nmethods:\n",
         path.display(),
         kind.default_max_concurrency()
     );
-    println!("methods:");
     for method in component.methods() {
-        println!("  {}: {}", method.name(), method.signature());
+        let _ = writeln!(text, "  {}: {}", method.name(), method.signature());
     }
-    println!("imports:");
+    text.push_str("imports:\n");
     for import in component.imports() {
-        println!("  {import}");
+        let _ = writeln!(text, "  {import}");
     }
-    Ok(ExitCode::SUCCESS)
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // `| head` closing the pipe is not a failure of ours.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn parse_dir(text: &str) -> Result<(PathBuf, String, DirAccess), String> {
@@ -206,6 +219,18 @@ fn parse_dir(text: &str) -> Result<(PathBuf, String, DirAccess), String> {
         }
         _ => Err(format!(
             "expected HOST::GUEST or HOST::GUEST:ro, e.g. ./data::/data, got `{text}`"
+        )),
+    }
+}
+
+/// The most calls `--count` may ask for.
+const MAX_COUNT: usize = 1_000_000;
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number from 1 to {MAX_COUNT}, got `{text}`"
         )),
     }
 }
@@ -251,13 +276,11 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Some(invoke) = args.invoke.as_deref() else {
         return run_program(&runtime, &component, &args).await;
     };
-    if args.count == 0 {
-        bail!("--count must be at least 1");
-    }
     let (method, call_args) = component
         .parse_invoke(invoke)
         .with_context(|| format!("--invoke {invoke:?}"))?;
-    let mut options = with_capabilities(ActorOptions::new(), &args);
+    // All `--count` calls are submitted at once: let them all queue.
+    let mut options = with_capabilities(ActorOptions::new(), &args).max_pending_calls(args.count);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
@@ -282,28 +305,38 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     outcomes.sort_by_key(|(i, ..)| *i);
 
     let mut failed = 0;
+    let mut stdout = std::io::stdout().lock();
+    let mut printing = !args.quiet;
     for (i, outcome, _) in &outcomes {
         match outcome {
-            Ok(value) if !args.quiet => {
+            Ok(value) if printing => {
                 let text = wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"));
-                if args.count == 1 {
-                    println!("{text}");
+                let written = if args.count == 1 {
+                    writeln!(stdout, "{text}")
                 } else {
-                    println!("[{i}] {text}");
+                    writeln!(stdout, "[{i}] {text}")
+                };
+                // A closed pipe (`| head`) ends the printing, not the run.
+                if let Err(e) = written {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                    printing = false;
                 }
             }
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                eprintln!("[{i}] error: {e}");
+                say!("[{i}] error: {e}");
             }
         }
     }
+    drop(stdout);
 
     let mut latencies: Vec<Duration> = outcomes.iter().map(|(_, _, t)| *t).collect();
     latencies.sort();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    eprintln!(
+    say!(
         "{} x {} on {} ({}, max_concurrency {}): {} ok, {failed} failed in {:.3} s \
          (completion times: first {:.3} s, median {:.3} s, last {:.3} s; {:.0} calls/s)",
         args.count,
