@@ -122,3 +122,61 @@ async fn a_guest_cancels_a_queued_call() {
         .unwrap();
     assert_eq!(seen, ["first", "the call was cancelled"]);
 }
+
+#[test]
+fn only_object_refs_pass_where_an_object_ref_is_expected() {
+    let rt = runtime();
+    let faulty = load(&rt, "faulty");
+    let actor = faulty.spawn(ActorOptions::new()).unwrap();
+    // `adopt` takes an `actor` handle: a ref there would reach the callee
+    // as the wrong resource type and kill it, so the call is refused here.
+    let err = actor
+        .call("adopt", (wactor::put(Val::U32(1)),))
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
+    assert!(err.to_string().contains("argument `a` of `adopt`"), "{err}");
+    // The same from JSON, as a guest's call arrives.
+    let err = actor.call_json("adopt", r#"[{"$ref": 0}]"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a resource other than object-ref, which cannot be passed"),
+        "{err}"
+    );
+    // `inspect` names each resource parameter's type.
+    let peek = faulty.method("peek").unwrap().signature();
+    assert_eq!(peek, "func(r: borrow<object-ref>) -> bool");
+    let block = faulty.method("block-on-ref").unwrap().signature();
+    assert_eq!(block, "async func(r: object-ref) -> result<string, string>");
+    // The actor is unharmed.
+    assert_eq!(
+        actor
+            .call("divide", (6i64, 3i64))
+            .unwrap()
+            .get(Some(PATIENCE))
+            .unwrap(),
+        Val::S64(2)
+    );
+}
+
+#[test]
+fn a_borrowed_ref_is_taken_back_after_every_call() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty").spawn(ActorOptions::new()).unwrap();
+    let ready = wactor::put(Val::U32(1));
+    // Each call lends the ref to the callee's table; were it not taken back,
+    // the table would fill (about 100,000 handles) and the actor die.
+    let calls = 150_000;
+    let mut seen_ready = 0;
+    for batch in 0..calls / 1000 {
+        let refs: Vec<_> = (0..1000)
+            .map(|_| actor.call("peek", (ready.clone(),)).unwrap())
+            .collect();
+        for r in
+            wactor::get_all(&refs, Some(PATIENCE)).unwrap_or_else(|e| panic!("batch {batch}: {e}"))
+        {
+            seen_ready += usize::from(r == Val::Bool(true));
+        }
+    }
+    assert_eq!(seen_ready, calls);
+    assert!(actor.death_cause().is_none());
+}

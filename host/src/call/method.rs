@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use wasmtime::component::{Type, Val};
+use wasmtime::component::{ResourceType, Type, Val};
 
 use super::args::Arg;
 use crate::error::{Error, Result};
-use crate::object_ref::ObjectRef;
+use crate::object_ref::{ObjectRef, ObjectRefResource};
 use crate::value::{Mismatch, json, typecheck, wit_type};
 
 /// How an actor's calls are scheduled, decided by its exports.
@@ -117,12 +117,18 @@ impl Method {
         self.index
     }
 
+    /// How the parameter at `index` takes an ObjectRef, if it is of type
+    /// `object-ref` (and not of some other resource type).
+    pub(crate) fn ref_param(&self, index: usize) -> Option<RefParam> {
+        ref_param(&self.params.get(index)?.1)
+    }
+
     /// The WIT signature, e.g. `async func(millis: u64) -> u32`.
     pub fn signature(&self) -> String {
         let params: Vec<_> = self
             .params
             .iter()
-            .map(|(n, t)| format!("{n}: {}", wit_type(t)))
+            .map(|(n, t)| format!("{n}: {}", param_type(t)))
             .collect();
         let mut sig = format!(
             "{}func({})",
@@ -210,8 +216,28 @@ impl Method {
             return Err(self.wrong_arity(items.len()));
         }
         let mut args = Vec::with_capacity(items.len());
-        for ((param, ty), item) in self.params.iter().zip(&items) {
+        for (i, ((param, ty), item)) in self.params.iter().zip(&items).enumerate() {
             let arg = match ty {
+                Type::Own(_) | Type::Borrow(_) if self.ref_param(i).is_none() => {
+                    // Only ObjectRefs cross between actors: a handle of
+                    // another resource type would reach the callee as the
+                    // wrong type and kill it.
+                    return Err(self.wrong_type(
+                        param,
+                        Mismatch {
+                            at: String::new(),
+                            got: format!(
+                                "JSON `{}`",
+                                crate::value::abbreviate(&item.to_string(), 60)
+                            ),
+                            expected: format!(
+                                "{} (a resource other than object-ref, which cannot be passed \
+                                 between actors)",
+                                wit_type(ty)
+                            ),
+                        },
+                    ));
+                }
                 Type::Own(_) | Type::Borrow(_) => {
                     let index = item.get("$ref").and_then(serde_json::Value::as_u64);
                     match index.and_then(|i| refs.get(usize::try_from(i).ok()?)) {
@@ -269,19 +295,50 @@ impl Method {
         if args.len() != self.params.len() {
             return Err(self.wrong_arity(args.len()));
         }
-        for ((param, ty), arg) in self.params.iter().zip(args) {
+        for (i, ((param, ty), arg)) in self.params.iter().zip(args).enumerate() {
             let checked = match (arg, ty) {
                 (Arg::Val(v), ty) => typecheck(v, ty),
-                (Arg::Ref(_), Type::Own(_) | Type::Borrow(_)) => Ok(()),
+                (Arg::Ref(_), _) if self.ref_param(i).is_some() => Ok(()),
                 (Arg::Ref(_), _) => Err(Mismatch {
                     at: String::new(),
                     got: "an object-ref".into(),
-                    expected: wit_type(ty),
+                    expected: param_type(ty),
                 }),
             };
             checked.map_err(|m| self.wrong_type(param, m))?;
         }
         Ok(())
+    }
+}
+
+/// How a parameter takes an ObjectRef.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefParam {
+    /// `object-ref` (`own`): the callee keeps the handle.
+    Own,
+    /// `borrow<object-ref>`: the callee may use it during the call only, so
+    /// the host releases it when the call ends.
+    Borrow,
+}
+
+/// Whether `ty` is the `object-ref` resource, and how it is passed. The
+/// method's types come from the component as linked, where an imported
+/// `object-ref` is the host's own resource type.
+fn ref_param(ty: &Type) -> Option<RefParam> {
+    let object_ref = ResourceType::host::<ObjectRefResource>();
+    match ty {
+        Type::Own(r) if *r == object_ref => Some(RefParam::Own),
+        Type::Borrow(r) if *r == object_ref => Some(RefParam::Borrow),
+        _ => None,
+    }
+}
+
+/// A parameter's WIT type, with ObjectRefs named as such.
+fn param_type(ty: &Type) -> String {
+    match ref_param(ty) {
+        Some(RefParam::Own) => "object-ref".into(),
+        Some(RefParam::Borrow) => "borrow<object-ref>".into(),
+        None => wit_type(ty),
     }
 }
 

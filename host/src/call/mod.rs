@@ -18,7 +18,7 @@ pub(crate) use envelope::Call;
 #[cfg(test)]
 pub(crate) use envelope::CallEnvelope;
 pub(crate) use mailbox::{LocalMailbox, Mailbox};
-pub(crate) use method::MethodTable;
 pub use method::{ActorKind, Method};
+pub(crate) use method::{MethodTable, RefParam};
 pub use stats::ActorStats;
 pub(crate) use stats::CallCounters;

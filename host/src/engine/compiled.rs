@@ -62,11 +62,18 @@ impl CompiledComponent {
                     .into(),
                 source: Some(source(e)),
             })?;
+        // The types as linked: an imported `object-ref` is then the host's
+        // resource type, which tells ObjectRef parameters from others.
+        let linked_type = linker
+            .substituted_component_type(&component)
+            .map_err(|e| Error::invalid_component(name, e))?;
         let (methods, exports) =
-            read_methods(&component, engine).map_err(|reason| Error::Unsupported {
-                origin: name.to_string(),
-                reason,
-                source: None,
+            read_methods(&component, &linked_type, engine).map_err(|reason| {
+                Error::Unsupported {
+                    origin: name.to_string(),
+                    reason,
+                    source: None,
+                }
             })?;
         let imports = component
             .component_type()
@@ -162,6 +169,7 @@ impl CompiledComponent {
 /// exported interface), as methods, with their export indices.
 fn read_methods(
     component: &Component,
+    linked_type: &wasmtime::component::types::Component,
     engine: &wasmtime::Engine,
 ) -> std::result::Result<(Vec<Method>, Vec<ComponentExportIndex>), String> {
     let mut methods = Vec::new();
@@ -172,7 +180,7 @@ fn read_methods(
         exports.push(export);
         Ok::<_, String>(())
     };
-    for (export_name, item) in component.component_type().exports(engine) {
+    for (export_name, item) in linked_type.exports(engine) {
         match item.ty {
             ComponentItem::ComponentFunc(func) => {
                 let export = component

@@ -42,9 +42,8 @@ use generated::wactor::runtime::{actors, awaiting, logging, time, types};
 
 // `pub` because `bindgen!`'s `with` re-exports them; this module is private,
 // so they stay inside the crate.
-/// An `object-ref` handle's entry in a store's resource table.
 #[allow(unreachable_pub)]
-pub struct ObjectRefResource(pub(crate) ObjectRef);
+pub use crate::object_ref::ObjectRefResource;
 
 /// An `actor` handle's entry in a store's resource table.
 #[allow(unreachable_pub)]

@@ -25,4 +25,4 @@ pub use output::{GuestOutput, OutputCapture};
 pub use sandbox::{DEFAULT_MAX_PENDING_CALLS, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN};
 pub use state::ActorState;
 pub(crate) use state::{InstanceConfig, Role, SpawnRequest, Spawner};
-pub(crate) use transfer::{lower_args, plain_args, take_returned_ref};
+pub(crate) use transfer::{Lowered, lower_args, plain_args, release_lent, take_returned_ref};

@@ -5,35 +5,53 @@
 use wasmtime::AsContextMut;
 use wasmtime::component::{ResourceAny, Val};
 
-use super::bindings::ObjectRefResource;
 use super::state::ActorState;
-use crate::call::Arg;
+use crate::call::{Arg, Method, RefParam};
 use crate::error::Error;
 use crate::object_ref::ObjectRef;
+use crate::object_ref::ObjectRefResource;
 
 /// The arguments as plain values, if none is an [`ObjectRef`] (the common
 /// case, which needs no store); otherwise the arguments back.
-pub(crate) fn plain_args(args: Vec<Arg>) -> Result<Vec<Val>, Vec<Arg>> {
+pub(crate) fn plain_args(args: Vec<Arg>) -> Result<Lowered, Vec<Arg>> {
     if args.iter().any(|a| matches!(a, Arg::Ref(_))) {
         return Err(args);
     }
-    Ok(args
+    let vals = args
         .into_iter()
         .filter_map(|a| match a {
             Arg::Val(v) => Some(v),
             Arg::Ref(_) => None,
         })
-        .collect())
+        .collect();
+    Ok(Lowered {
+        vals,
+        lent: Vec::new(),
+    })
 }
 
-/// Turns the arguments of a call into values of `store`: an [`ObjectRef`]
-/// becomes an `own<object-ref>` handle in the store's table.
+/// Arguments moved into an instance: the values to pass, and the handles
+/// only lent to the call (`borrow<object-ref>` parameters), which the host
+/// still owns and must take back when the call ends ([`release_lent`]),
+/// or each call would leave one behind in the instance's table.
+pub(crate) struct Lowered {
+    pub(crate) vals: Vec<Val>,
+    pub(crate) lent: Vec<ResourceAny>,
+}
+
+/// Turns the arguments of a call of `method` into values of `store`: an
+/// [`ObjectRef`] becomes a handle in the store's table, given (`own`) or
+/// lent (`borrow`) as the parameter says.
 pub(crate) fn lower_args(
     mut store: impl AsContextMut<Data = ActorState>,
     args: Vec<Arg>,
-) -> wasmtime::Result<Vec<Val>> {
-    args.into_iter()
-        .map(|arg| match arg {
+    method: &Method,
+) -> wasmtime::Result<Lowered> {
+    let mut lent = Vec::new();
+    let vals = args
+        .into_iter()
+        .enumerate()
+        .map(|(i, arg)| match arg {
             Arg::Val(v) => Ok(v),
             Arg::Ref(r) => {
                 let handle = store
@@ -41,12 +59,27 @@ pub(crate) fn lower_args(
                     .data_mut()
                     .table
                     .push(ObjectRefResource(r))?;
-                Ok(Val::Resource(ResourceAny::try_from_resource(
-                    handle, &mut store,
-                )?))
+                let handle = ResourceAny::try_from_resource(handle, &mut store)?;
+                if method.ref_param(i) == Some(RefParam::Borrow) {
+                    lent.push(handle);
+                }
+                Ok(Val::Resource(handle))
             }
         })
-        .collect()
+        .collect::<wasmtime::Result<_>>()?;
+    Ok(Lowered { vals, lent })
+}
+
+/// Takes back the handles lent to a call that has ended.
+pub(crate) fn release_lent(
+    mut store: impl AsContextMut<Data = ActorState>,
+    lent: Vec<ResourceAny>,
+) {
+    for handle in lent {
+        // An error means the guest dropped what it only borrowed, which
+        // wasmtime refuses earlier; nothing is left to release then.
+        let _ = take_returned_ref(&mut store, handle);
+    }
 }
 
 /// The [`ObjectRef`] behind a handle a method returned, taken out of the

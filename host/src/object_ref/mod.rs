@@ -38,6 +38,13 @@ use crate::ids::ActorId;
 pub(crate) use wait::ready_indices;
 pub use wait::{wait, wait_blocking};
 
+/// An `object-ref` handle's entry in a store's resource table: what a
+/// guest holds when it holds a ref. Its resource type,
+/// `ResourceType::host::<ObjectRefResource>()`, is how a parameter of type
+/// `object-ref` is told from one of another resource type.
+#[allow(unreachable_pub)] // `pub` for `bindgen!`, which re-exports it; not public outside
+pub struct ObjectRefResource(pub(crate) ObjectRef);
+
 /// What a call produced: the method's value, or why there is none.
 pub type Outcome = Result<Val>;
 

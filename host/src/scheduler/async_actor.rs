@@ -27,7 +27,7 @@ use super::lifecycle::{self, ResultSlot, Returned, Started};
 use super::{Actor, death_cause, instantiate};
 use crate::call::Call;
 use crate::error::DeathCause;
-use crate::guest::{lower_args, plain_args};
+use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 
 /// The calls running on the instance, by slot: a call's slot number travels
 /// with its future, so finding the call again is an index, not a hash.
@@ -148,10 +148,10 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                                 };
                                 let method = shared.methods.get(call.method());
                                 let args = match plain_args(args) {
-                                    Ok(vals) => Ok(vals),
-                                    Err(args) => accessor.with(|mut store| lower_args(&mut store, args)),
+                                    Ok(lowered) => Ok(lowered),
+                                    Err(args) => accessor.with(|mut store| lower_args(&mut store, args, method)),
                                 };
-                                let args = match args {
+                                let Lowered { vals, lent } = match args {
                                     Ok(args) => args,
                                     Err(e) => {
                                         call.refuse(&shared, &e);
@@ -162,7 +162,10 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                                 let mut result = ResultSlot::for_method(method);
                                 let slot = running.insert(call);
                                 in_flight.push(async move {
-                                    let called = func.call_concurrent(accessor, &args, result.slots()).await;
+                                    let called = func.call_concurrent(accessor, &vals, result.slots()).await;
+                                    if !lent.is_empty() {
+                                        accessor.with(|store| release_lent(store, lent));
+                                    }
                                     (slot, called.map(|()| result.take()))
                                 });
                             }

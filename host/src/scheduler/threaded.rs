@@ -24,7 +24,7 @@ use super::lifecycle::{self, ResultSlot, Returned};
 use super::{Actor, death_cause, instantiate};
 use crate::call::Call;
 use crate::error::DeathCause;
-use crate::guest::{lower_args, plain_args};
+use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 
 pub(super) async fn run(actor: Actor, mailbox: mpsc::UnboundedReceiver<Call>) {
     let shared = actor.shared.clone();
@@ -125,8 +125,9 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
             continue; // cancelled while queued
         };
         let method = shared.methods.get(call.method());
-        let args = match plain_args(args).or_else(|args| lower_args(&mut store, args)) {
-            Ok(args) => args,
+        let lowered = plain_args(args).or_else(|args| lower_args(&mut store, args, method));
+        let Lowered { vals, lent } = match lowered {
+            Ok(lowered) => lowered,
             Err(e) => {
                 call.refuse(shared, &e);
                 continue;
@@ -147,10 +148,13 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
                 call.abandon(shared, shared.died_error());
                 return;
             }
-            called = func.call_async(&mut store, &args, result.slots()) => called,
+            called = func.call_async(&mut store, &vals, result.slots()) => called,
         };
         match called {
-            Ok(()) => call.finish(shared, Returned::take(&mut store, result.take())),
+            Ok(()) => {
+                release_lent(&mut store, lent);
+                call.finish(shared, Returned::take(&mut store, result.take()));
+            }
             Err(trap) => {
                 let cause = death_cause(&trap);
                 if matches!(cause, DeathCause::Trap(_))

@@ -61,6 +61,14 @@ impl Guest for Faulty {
         println!("{text}");
     }
 
+    fn adopt(a: ActorHandle) -> String {
+        a.name()
+    }
+
+    fn peek(r: &ObjectRef) -> bool {
+        r.is_ready()
+    }
+
     async fn spawn_and_call(
         component: Option<String>,
         method: String,
