@@ -1,7 +1,11 @@
 //! Where a guest's stdout and stderr go: the host's streams (plain or
 //! labelled with the actor's name), nowhere, or an in-memory capture.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
 
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
@@ -49,94 +53,141 @@ impl GuestOutput {
         actor: &str,
         driver: bool,
     ) {
-        match (self, stream) {
-            (GuestOutput::Discard, _) => {}
-            (GuestOutput::Inherit, Stream::Stdout) => {
-                wasi.inherit_stdout();
+        let host = match self {
+            GuestOutput::Discard => return,
+            GuestOutput::Capture(c) => {
+                match stream {
+                    Stream::Stdout => wasi.stdout(c.pipe.clone()),
+                    Stream::Stderr => wasi.stderr(c.pipe.clone()),
+                };
+                return;
             }
-            (GuestOutput::Inherit, Stream::Stderr) => {
-                wasi.inherit_stderr();
-            }
-            (GuestOutput::Labelled, _) if driver => {
-                GuestOutput::Inherit.apply(wasi, stream, actor, driver);
-            }
-            (GuestOutput::Labelled, Stream::Stdout) => {
-                wasi.stdout(LabelledOutput::new(actor, stream));
-            }
-            (GuestOutput::Labelled, Stream::Stderr) => {
-                wasi.stderr(LabelledOutput::new(actor, stream));
-            }
-            (GuestOutput::Capture(c), Stream::Stdout) => {
-                wasi.stdout(c.pipe.clone());
-            }
-            (GuestOutput::Capture(c), Stream::Stderr) => {
-                wasi.stderr(c.pipe.clone());
-            }
-        }
+            GuestOutput::Labelled if !driver => HostOutput::labelled(actor, stream),
+            GuestOutput::Inherit | GuestOutput::Labelled => HostOutput::plain(stream),
+        };
+        match stream {
+            Stream::Stdout => wasi.stdout(host),
+            Stream::Stderr => wasi.stderr(host),
+        };
     }
 }
 
-/// Which of the host's streams a [`LabelledOutput`] writes to.
+/// Which of the host's streams a [`HostOutput`] writes to.
 #[derive(Clone, Copy)]
 pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
-/// The host's stdout or stderr, with each line a guest writes prefixed by
-/// its actor's name and its control characters escaped. Writes go straight to the host stream: they are small,
-/// and a guest's output should appear as it happens.
+/// The host's stdout or stderr, as a guest writes to it: plain, or with
+/// each line prefixed by the actor's name and its control characters
+/// escaped.
+///
+/// Writes go through tokio's stdio, which does the blocking write on a
+/// thread of the blocking pool: a stdout nobody reads (a full pipe) then
+/// stalls only the actor that writes, which waits for its write to finish,
+/// and never a worker thread, which every other actor needs. A writing
+/// actor stuck so can still be killed.
 #[derive(Clone)]
-struct LabelledOutput {
-    prefix: Arc<str>,
+struct HostOutput {
+    prefix: Option<Arc<str>>,
     stream: Stream,
 }
 
-impl LabelledOutput {
-    fn new(actor: &str, stream: Stream) -> Self {
-        LabelledOutput {
-            prefix: format!("[{actor}] ").into(),
+impl HostOutput {
+    fn plain(stream: Stream) -> Self {
+        HostOutput {
+            prefix: None,
+            stream,
+        }
+    }
+
+    fn labelled(actor: &str, stream: Stream) -> Self {
+        HostOutput {
+            prefix: Some(format!("[{actor}] ").into()),
             stream,
         }
     }
 }
 
-impl wasmtime_wasi::cli::IsTerminal for LabelledOutput {
+impl wasmtime_wasi::cli::IsTerminal for HostOutput {
     fn is_terminal(&self) -> bool {
-        false
+        // A labelled stream is not a terminal to the guest: its escapes
+        // would be written out anyway.
+        self.prefix.is_none()
+            && match self.stream {
+                Stream::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                Stream::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            }
     }
 }
 
-impl wasmtime_wasi::cli::StdoutStream for LabelledOutput {
+impl wasmtime_wasi::cli::StdoutStream for HostOutput {
     fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
-        Box::new(LabelledWriter {
-            out: self.clone(),
+        let sink: Pin<Box<dyn AsyncWrite + Send + Sync>> = match self.stream {
+            Stream::Stdout => Box::pin(tokio::io::stdout()),
+            Stream::Stderr => Box::pin(tokio::io::stderr()),
+        };
+        Box::new(HostWriter {
+            prefix: self.prefix.clone(),
+            sink,
+            pending: Vec::new(),
+            written: 0,
             at_line_start: true,
             carry: Vec::new(),
         })
     }
 }
 
-struct LabelledWriter {
-    out: LabelledOutput,
+struct HostWriter {
+    prefix: Option<Arc<str>>,
+    sink: Pin<Box<dyn AsyncWrite + Send + Sync>>,
+    /// Bytes accepted from the guest and not yet written, from `written` on.
+    pending: Vec<u8>,
+    written: usize,
     at_line_start: bool,
     /// The start of a character cut short by the end of the last write.
     carry: Vec<u8>,
 }
 
-impl tokio::io::AsyncWrite for LabelledWriter {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        use std::io::Write;
+impl HostWriter {
+    /// Writes what is pending; `Pending` while the host stream is busy.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.written < self.pending.len() {
+            match self
+                .sink
+                .as_mut()
+                .poll_write(cx, &self.pending[self.written..])
+            {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(e)) => {
+                    // What could not be written is dropped with the error.
+                    self.pending.clear();
+                    self.written = 0;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.pending.clear();
+        self.written = 0;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Takes `buf` into `pending`: as it is, or labelled and escaped.
+    fn accept(&mut self, buf: &[u8]) {
+        let Some(prefix) = self.prefix.clone() else {
+            self.pending.extend_from_slice(buf);
+            return;
+        };
         let mut data = std::mem::take(&mut self.carry);
         data.extend_from_slice(buf);
-        let mut text = Vec::with_capacity(data.len() + self.out.prefix.len());
         for line in data.split_inclusive(|b| *b == b'\n') {
             if self.at_line_start {
-                text.extend_from_slice(self.out.prefix.as_bytes());
+                self.pending.extend_from_slice(prefix.as_bytes());
             }
             // Control characters are escaped: a guest's line cannot
             // rewrite the terminal or pass for the host's own output.
@@ -144,37 +195,42 @@ impl tokio::io::AsyncWrite for LabelledWriter {
                 Some(body) => (body, true),
                 None => (line, false),
             };
-            let left = escape_control_bytes(body, &mut text, !ends_line);
+            let left = escape_control_bytes(body, &mut self.pending, !ends_line);
             if ends_line {
-                text.push(b'\n');
+                self.pending.push(b'\n');
             } else {
                 self.carry = body[body.len() - left..].to_vec();
             }
             self.at_line_start = ends_line;
         }
-        let written = match self.out.stream {
-            Stream::Stdout => std::io::stdout().lock().write_all(&text),
-            Stream::Stderr => std::io::stderr().lock().write_all(&text),
-        };
-        std::task::Poll::Ready(written.map(|()| buf.len()))
+    }
+}
+
+impl AsyncWrite for HostWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        // Nothing new is taken while the last write is still going out: the
+        // guest waits, and its output stays bounded by one write.
+        std::task::ready!(this.drain(cx))?;
+        this.accept(buf);
+        // Start the write now; a flush (or the next write) finishes it.
+        if let Poll::Ready(Err(e)) = this.drain(cx) {
+            return Poll::Ready(Err(e));
+        }
+        Poll::Ready(Ok(buf.len()))
     }
 
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        use std::io::Write;
-        let flushed = match self.out.stream {
-            Stream::Stdout => std::io::stdout().flush(),
-            Stream::Stderr => std::io::stderr().flush(),
-        };
-        std::task::Poll::Ready(flushed)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        std::task::ready!(this.drain(cx))?;
+        this.sink.as_mut().poll_flush(cx)
     }
 
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.poll_flush(cx)
     }
 }
