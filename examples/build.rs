@@ -26,6 +26,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("threaded-tasks", "threaded-tasks.wasm"),
     ("pipeline", "pipeline.wasm"),
     ("greeter", "greeter.wasm"),
+    ("file-store", "file_store.wasm"),
 ];
 const TARGET: &str = "wasm32-wasip2";
 

@@ -44,6 +44,10 @@ pub const PIPELINE: &str = env!("WACTOR_EXAMPLE_PIPELINE");
 /// `wactor-examples:host/greetings`: `greet(name)` returns its `greeting`.
 pub const GREETER: &str = env!("WACTOR_EXAMPLE_GREETER");
 
+/// A threaded actor that reads, writes and lists files in the directories
+/// it was granted: `read-file`, `write-file`, `list-dir`.
+pub const FILE_STORE: &str = env!("WACTOR_EXAMPLE_FILE_STORE");
+
 /// Python (componentize-py): Ray's `AsyncActor` with `run-concurrent`,
 /// `run-task` (1 s) and `peak-concurrency`.
 pub const PY_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_PY_ASYNC_ACTOR");
@@ -63,6 +67,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("threaded-tasks", THREADED_TASKS),
     ("pipeline", PIPELINE),
     ("greeter", GREETER),
+    ("file-store", FILE_STORE),
     ("py-async-actor", PY_ASYNC_ACTOR),
     ("py-driver", PY_DRIVER),
 ];

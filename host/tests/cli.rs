@@ -500,3 +500,30 @@ fn a_guest_cannot_forge_lines_or_move_the_terminal() {
     assert!(!stderr.lines().any(|l| l.starts_with("[host]")), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
 }
+
+#[test]
+fn limits_can_be_set_from_the_command_line() {
+    let out = wactor(&[
+        "run",
+        wactor_examples::ASYNC_ACTOR,
+        "--invoke",
+        "run-task(5000)",
+        "--call-deadline",
+        "200",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out after 200ms"), "{stderr}");
+
+    let out = wactor(&[
+        "run",
+        wactor_examples::FAULTY,
+        "--invoke",
+        "hoard(64)",
+        "--memory-limit",
+        "32",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("memory limit"), "{stderr}");
+}

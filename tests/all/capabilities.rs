@@ -116,6 +116,49 @@ async fn a_read_only_directory_cannot_be_written() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threaded_and_async_actors_read_write_and_list_a_granted_directory() {
+    let (root, inside) = sandbox_dirs("both-kinds");
+    let rt = runtime();
+    for example in ["file-store", "faulty"] {
+        let component = load(&rt, example);
+        let actor = component
+            .spawn(ActorOptions::new().preopen_dir(&inside, "/data", DirAccess::ReadWrite))
+            .unwrap();
+        assert_eq!(
+            call(&actor, "read-file", ("/data/hello.txt",))
+                .await
+                .unwrap(),
+            Val::String("hello from the host".into()),
+            "{example} ({})",
+            component.kind()
+        );
+        let file = format!("/data/by-{example}.txt");
+        call(&actor, "write-file", (file.as_str(), example))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(inside.join(format!("by-{example}.txt"))).unwrap(),
+            example
+        );
+        let listed = call(&actor, "list-dir", ("/data",)).await.unwrap();
+        let Val::List(names) = listed else {
+            panic!("{example}: {listed:?}")
+        };
+        assert!(
+            names.contains(&Val::String("hello.txt".into())),
+            "{example}: {names:?}"
+        );
+        assert!(
+            names.contains(&Val::String(format!("by-{example}.txt"))),
+            "{example}: {names:?}"
+        );
+        // And still nothing beyond it.
+        failed_with(call(&actor, "read-file", ("/data/../outside/secret.txt",)).await);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 #[test]
 fn a_missing_directory_is_refused_at_spawn() {
     let rt = runtime();

@@ -192,8 +192,10 @@ impl ActorOptions {
     }
 
     /// What an actor spawned by this one gets of these options: the
-    /// components, directories, environment, output streams and data.
-    /// Limits, names and arguments are the spawner's to choose anew.
+    /// components, directories, environment, output streams and data, and
+    /// the memory limit and queue limit, so a guest cannot get more by
+    /// spawning. Names, concurrency, deadlines, restarts and arguments are
+    /// the spawner's to choose anew.
     pub(crate) fn inherited(&self) -> ActorOptions {
         ActorOptions {
             stdout: self.stdout.clone(),
@@ -202,6 +204,8 @@ impl ActorOptions {
             dirs: self.dirs.clone(),
             env: self.env.clone(),
             data: self.data.clone(),
+            memory_limit: self.memory_limit,
+            max_pending_calls: self.max_pending_calls,
             ..ActorOptions::default()
         }
     }

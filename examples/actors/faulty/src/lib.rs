@@ -21,6 +21,18 @@ fn block(r: ObjectRef) -> Result<String, String> {
         .map_err(text)
 }
 
+fn list(path: &str) -> Result<Vec<String>, String> {
+    let mut names = std::fs::read_dir(path)
+        .and_then(|entries| {
+            entries
+                .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+                .collect::<std::io::Result<Vec<_>>>()
+        })
+        .map_err(|e| format!("{path}: {e}"))?;
+    names.sort();
+    Ok(names)
+}
+
 thread_local! {
     static HOARD: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     static STASH: std::cell::RefCell<Option<wactor_guest::ObjectRef>> =
@@ -179,6 +191,10 @@ impl Guest for Faulty {
 
     fn write_file(path: String, text: String) -> Result<(), String> {
         std::fs::write(&path, text).map_err(|e| format!("{path}: {e}"))
+    }
+
+    fn list_dir(path: String) -> Result<Vec<String>, String> {
+        list(&path)
     }
 
     fn env_var(name: String) -> Option<String> {

@@ -44,7 +44,7 @@ enum Command {
     /// calls actors; or, with `--invoke`, spawn one actor from a component
     /// and call one of its methods `--count` times at once, printing each
     /// result and a timing summary.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print a component's actor kind and every method with its WIT signature.
     Inspect {
         /// The component (`.wasm`).
@@ -110,6 +110,24 @@ struct RunArgs {
     #[arg(long, value_name = "MS", default_value_t = 10)]
     time_slice_ms: u64,
 
+    /// How long one call may run, in milliseconds, before it fails with a
+    /// timeout and its actor is retired (it may be stuck). Default: no
+    /// deadline. Only with `--invoke`.
+    #[arg(long, value_name = "MS")]
+    call_deadline: Option<u64>,
+
+    /// The most linear memory (and tables) each instance may grow to, in
+    /// MiB; past it the actor dies saying "memory limit". Default 512. A
+    /// program's actors get the same.
+    #[arg(long, value_name = "MIB")]
+    memory_limit: Option<usize>,
+
+    /// How many calls an actor may queue before further calls are refused
+    /// (`--invoke` raises it to `--count`). Default 100000. A program's
+    /// actors get the same.
+    #[arg(long, value_name = "N")]
+    max_pending_calls: Option<usize>,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -129,7 +147,7 @@ fn main() -> ExitCode {
     let result = match tokio::runtime::Runtime::new() {
         Ok(tokio) => tokio.block_on(async {
             match cli.command {
-                Command::Run(args) => run(args).await,
+                Command::Run(args) => run(*args).await,
                 Command::Inspect { component } => inspect(&component),
             }
         }),
@@ -153,6 +171,12 @@ async fn run_program(
         bail!(
             "{} is an actor, not a program (it does not export `wasi:cli/run`): pass --invoke 'method(args)' to call one of its methods (`wactor inspect {0}` lists them)",
             args.component.display()
+        );
+    }
+    if args.call_deadline.is_some() {
+        bail!(
+            "--call-deadline applies to the calls of --invoke; a program's own `run` has no \
+             deadline (its actors may set theirs)"
         );
     }
     let mut options = with_capabilities(ActorOptions::new(), args)
@@ -248,6 +272,15 @@ fn with_capabilities(mut options: ActorOptions, args: &RunArgs) -> ActorOptions 
     options = options
         .stdout(GuestOutput::Labelled)
         .stderr(GuestOutput::Labelled);
+    if let Some(ms) = args.call_deadline {
+        options = options.call_deadline(Duration::from_millis(ms));
+    }
+    if let Some(mib) = args.memory_limit {
+        options = options.memory_limit(mib.saturating_mul(1 << 20));
+    }
+    if let Some(n) = args.max_pending_calls {
+        options = options.max_pending_calls(n);
+    }
     for (host, guest, access) in &args.dirs {
         options = options.preopen_dir(host.clone(), guest.clone(), *access);
     }
@@ -280,7 +313,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .parse_invoke(invoke)
         .with_context(|| format!("--invoke {invoke:?}"))?;
     // All `--count` calls are submitted at once: let them all queue.
-    let mut options = with_capabilities(ActorOptions::new(), &args).max_pending_calls(args.count);
+    let queue = args.max_pending_calls.unwrap_or(0).max(args.count);
+    let mut options = with_capabilities(ActorOptions::new(), &args).max_pending_calls(queue);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
