@@ -585,3 +585,40 @@ fn a_component_name_cannot_smuggle_control_characters_into_actor_names() {
         actor.name()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actors_together_stay_within_the_runtimes_memory_and_get_it_back() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .max_memory(64 << 20)
+        .build()
+        .unwrap();
+    let faulty = load(&rt, "faulty");
+    let spawn = |name: &str| faulty.spawn(ActorOptions::new().name(name)).unwrap();
+    let hoard = |actor: &wactor::ActorHandle| actor.call("hoard", (25u32,)).unwrap();
+    // Each stays far below its own 512 MiB; two fit in the runtime's 64 MiB.
+    let (first, second, third) = (spawn("first"), spawn("second"), spawn("third"));
+    assert_eq!(hoard(&first).await.unwrap(), Val::U32(25));
+    assert_eq!(hoard(&second).await.unwrap(), Val::U32(25));
+    let err = hoard(&third).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("over the runtime's limit of 67108864 bytes"),
+        "{err}"
+    );
+    assert!(first.death_cause().is_none() && second.death_cause().is_none());
+    // An actor that goes gives its memory back.
+    first.kill();
+    let start = std::time::Instant::now();
+    loop {
+        let fourth = spawn("fourth");
+        match hoard(&fourth).await {
+            Ok(v) => break assert_eq!(v, Val::U32(25)),
+            Err(e) if start.elapsed() < PATIENCE => {
+                assert!(e.to_string().contains("memory limit"), "{e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("the first actor's memory never came back: {e}"),
+        }
+    }
+}

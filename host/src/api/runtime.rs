@@ -16,7 +16,7 @@ use crate::engine::{
     CompiledComponent, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, EngineSettings, Engines,
 };
 use crate::error::{Error, Result};
-use crate::guest::{Capabilities, Capability};
+use crate::guest::{Capabilities, Capability, default_max_memory};
 
 /// Configures a [`Runtime`].
 ///
@@ -39,6 +39,7 @@ pub struct RuntimeBuilder {
     lag_warning: Duration,
     copy_on_write: bool,
     max_component_size: u64,
+    max_memory: usize,
     capabilities: Capabilities,
 }
 
@@ -58,6 +59,7 @@ impl Default for RuntimeBuilder {
             lag_warning: DEFAULT_LAG_WARNING,
             copy_on_write: true,
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
+            max_memory: default_max_memory(),
             capabilities: Capabilities::default(),
         }
     }
@@ -106,6 +108,17 @@ impl RuntimeBuilder {
     /// example). Adding a capability of a type already added replaces it.
     pub fn capability(mut self, capability: impl Capability) -> Self {
         self.capabilities.add(capability);
+        self
+    }
+
+    /// The most linear memory (and tables) all actors of the runtime may
+    /// use together, in bytes (default: three quarters of the machine's
+    /// physical memory). An instance that would grow past it traps with
+    /// "memory limit exceeded", naming this limit, as past its own
+    /// [`ActorOptions::memory_limit`](crate::ActorOptions::memory_limit);
+    /// an instance gives its share back when it goes.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
         self
     }
 
@@ -181,6 +194,7 @@ impl RuntimeBuilder {
             time_slice: self.time_slice,
             lag_warning: self.lag_warning,
             copy_on_write: self.copy_on_write,
+            max_memory: self.max_memory,
         };
         let engines = Engines::new(settings, self.capabilities, self.cache_dir.as_deref())?;
         Ok(Runtime {

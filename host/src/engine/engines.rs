@@ -17,7 +17,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use super::cache::ComponentCache;
 use super::retry::{Attempt, Retry};
 use crate::error::{Error, Result};
-use crate::guest::{ActorState, Capabilities, EngineKind};
+use crate::guest::{ActorState, Capabilities, EngineKind, SharedBudget};
 
 /// The default [`RuntimeBuilder::time_slice`](crate::RuntimeBuilder::time_slice).
 pub const DEFAULT_TIME_SLICE: Duration = Duration::from_millis(10);
@@ -34,6 +34,8 @@ pub(crate) struct EngineSettings {
     pub(crate) time_slice: Option<Duration>,
     pub(crate) lag_warning: Duration,
     pub(crate) copy_on_write: bool,
+    /// The memory of all instances together, in bytes.
+    pub(crate) max_memory: usize,
 }
 
 /// An engine and the linker of every import actors may use on it.
@@ -53,6 +55,8 @@ pub(crate) struct Engines {
     capabilities: Capabilities,
     concurrent: EngineLinker,
     sync: Retry<EngineLinker>,
+    /// What every instance of both engines charges its memory to.
+    memory: Arc<SharedBudget>,
     cache: Option<ComponentCache>,
 }
 
@@ -66,12 +70,18 @@ impl Engines {
     ) -> Result<Engines> {
         let concurrent = build(&settings, &capabilities, EngineKind::Concurrent)?;
         Ok(Engines {
+            memory: Arc::new(SharedBudget::new(settings.max_memory)),
             cache: cache_dir.map(|dir| ComponentCache::new(dir.to_path_buf())),
             settings,
             capabilities,
             concurrent,
             sync: Retry::new(SYNC_ENGINE_RETRY),
         })
+    }
+
+    /// The memory budget all instances share.
+    pub(crate) fn memory(&self) -> Arc<SharedBudget> {
+        self.memory.clone()
     }
 
     /// The engine of async actors and programs.

@@ -10,7 +10,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::dirs::Preopen;
 use super::output::{GuestOutput, Stream};
-use super::sandbox::{LagWatch, MemoryBudget};
+use super::sandbox::{LagWatch, MemoryBudget, SharedBudget};
 use crate::actor::{ActorHandle, ActorShared};
 use crate::call::Mailbox;
 use crate::error::Result;
@@ -102,6 +102,7 @@ impl ActorState {
         role: Role,
         config: &InstanceConfig,
         capabilities: CapabilityStates,
+        memory: Arc<SharedBudget>,
     ) -> std::result::Result<Self, String> {
         let mut wasi = WasiCtx::builder();
         wasi.args(&config.args);
@@ -123,7 +124,7 @@ impl ActorState {
             mailbox,
             role,
             spawner: config.spawner.clone(),
-            budget: MemoryBudget::new(config.memory_limit),
+            budget: MemoryBudget::new(config.memory_limit, memory),
             lag: LagWatch::default(),
             current_method: None,
             wasi: wasi.build(),

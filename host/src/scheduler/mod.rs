@@ -111,6 +111,7 @@ pub(crate) async fn instantiate(
         actor.role,
         &actor.config,
         capabilities,
+        engines.memory(),
     )
     .map_err(DeathCause::Instantiation)?;
     let mut store = Store::new(linked.pre.engine(), state);

@@ -22,6 +22,7 @@ fn faulty_methods() -> Arc<MethodTable> {
         time_slice: None,
         lag_warning: Duration::from_secs(1),
         copy_on_write: true,
+        max_memory: 1 << 30,
     };
     let engines = Engines::new(settings, Default::default(), None).expect("engines");
     let bytes = std::fs::read(wactor_examples::FAULTY).expect("the example is built");

@@ -122,6 +122,12 @@ struct RunArgs {
     #[arg(long, value_name = "MIB")]
     memory_limit: Option<usize>,
 
+    /// The most linear memory all actors together may use, in MiB; an
+    /// actor that would grow past it dies saying "memory limit". Default:
+    /// three quarters of the machine's memory.
+    #[arg(long, value_name = "MIB")]
+    max_memory: Option<usize>,
+
     /// How many calls an actor may queue before further calls are refused
     /// (`--invoke` raises it to `--count`). Default 100000. A program's
     /// actors get the same.
@@ -202,16 +208,24 @@ async fn run_program(
     }
 }
 
-fn load(path: &PathBuf, time_slice_ms: u64) -> anyhow::Result<(Runtime, ActorComponent)> {
+fn load(
+    path: &PathBuf,
+    time_slice_ms: u64,
+    max_memory_mib: Option<usize>,
+) -> anyhow::Result<(Runtime, ActorComponent)> {
     let slice = (time_slice_ms > 0).then(|| Duration::from_millis(time_slice_ms));
-    let runtime = Runtime::builder().time_slice(slice).build()?;
+    let mut builder = Runtime::builder().time_slice(slice);
+    if let Some(mib) = max_memory_mib {
+        builder = builder.max_memory(mib.saturating_mul(1 << 20));
+    }
+    let runtime = builder.build()?;
     let component = runtime.load(path)?;
     Ok((runtime, component))
 }
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
-    let (_runtime, component) = load(path, 0)?;
+    let (_runtime, component) = load(path, 0, None)?;
     let kind = component.kind();
     let mut text = format!(
         "{}: {kind} (default max_concurrency {})\nmethods:\n",
@@ -305,7 +319,7 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component, args.time_slice_ms)?;
+    let (runtime, component) = load(&args.component, args.time_slice_ms, args.max_memory)?;
     let Some(invoke) = args.invoke.as_deref() else {
         return run_program(&runtime, &component, &args).await;
     };
