@@ -244,6 +244,19 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A quota of the sandbox is used up: the request was refused, and
+    /// nothing else changed. Retry once some of what counts against it is
+    /// gone, or raise the limit.
+    #[error("too many {what}: the limit is {limit} (raise it with {raise_with})")]
+    QuotaExceeded {
+        /// What is counted.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+        /// The option that sets it.
+        raise_with: &'static str,
+    },
+
     /// Waiting here would never end, or would stall other calls: a blocking
     /// get inside an async actor, or a wait for a call that cannot start.
     #[error("would block: {reason}")]
@@ -274,8 +287,9 @@ pub enum Error {
 
 impl Error {
     /// Whether trying again may succeed: a wait that timed out (the call
-    /// goes on), a call refused by backpressure (the queue drains), or a
-    /// call lost with a restarted instance (the actor lives on). The other
+    /// goes on), a call refused by backpressure (the queue drains), a
+    /// quota used up (what counts against it may go), or a call lost with a
+    /// restarted instance (the actor lives on). The other
     /// errors repeat if the same thing is tried again.
     ///
     /// ```
@@ -286,7 +300,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            Error::Timeout(_) | Error::Backpressure { .. } | Error::ActorRestarted { .. }
+            Error::Timeout(_)
+                | Error::Backpressure { .. }
+                | Error::QuotaExceeded { .. }
+                | Error::ActorRestarted { .. }
         )
     }
 

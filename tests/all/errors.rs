@@ -622,3 +622,54 @@ async fn actors_together_stay_within_the_runtimes_memory_and_get_it_back() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_cannot_take_every_instance_slot() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .max_instances(20)
+        .build()
+        .unwrap();
+    let faulty = load(&rt, "faulty");
+    // By default a program may have half the pool alive: 10 actors.
+    let greedy = faulty.spawn(ActorOptions::new().name("greedy")).unwrap();
+    let refused = greedy
+        .call("spawn-many", (50u32,))
+        .unwrap()
+        .await
+        .unwrap_err();
+    let Error::MethodFailed {
+        error: Some(Val::Tuple(parts)),
+        ..
+    } = &refused
+    else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(parts[0], Val::U32(10), "{parts:?}");
+    let Val::String(why) = &parts[1] else {
+        panic!("{parts:?}")
+    };
+    assert!(
+        why.contains("too many actors alive in this program: the limit is 10"),
+        "{why}"
+    );
+    assert!(why.contains("ActorOptions::max_actors"), "{why}");
+    // Another program still gets actors, and the greedy one lives on.
+    let other = faulty.spawn(ActorOptions::new().max_actors(3)).unwrap();
+    let got = other.call("spawn-many", (3u32,)).unwrap().await.unwrap();
+    assert_eq!(got, Val::U32(3));
+    assert!(other.call("spawn-many", (1u32,)).unwrap().await.is_err());
+    // Actors that end give their places back.
+    greedy.call("release-spawned", ()).unwrap().await.unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        match greedy.call("spawn-many", (1u32,)).unwrap().await {
+            Ok(v) => break assert_eq!(v, Val::U32(1)),
+            Err(e) if start.elapsed() < PATIENCE => {
+                assert!(e.to_string().contains("too many actors"), "{e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("the released actors never gave their places back: {e}"),
+        }
+    }
+}

@@ -5,8 +5,10 @@
 
 mod executor;
 mod handle;
+mod program;
 mod shared;
 
 pub(crate) use executor::Executor;
 pub use handle::{ActorHandle, TypedRef};
+pub(crate) use program::{Program, ProgramSlot};
 pub(crate) use shared::{ActorShared, Limits};

@@ -48,7 +48,7 @@ impl ActorComponent {
         };
         let entry = entry.name().to_string();
         let own = OwnComponent::Strong(self.clone());
-        let driver = self.spawn_with(options.max_concurrency(1), Role::Driver, own)?;
+        let driver = self.spawn_with(options.max_concurrency(1), Role::Driver, own, None)?;
         match driver.call(&entry, ())?.await {
             Ok(_) => Ok(0),
             Err(Error::MethodFailed { .. }) => Ok(1),

@@ -27,6 +27,7 @@ pub struct ActorOptions {
     pub(crate) components: BTreeMap<String, ActorComponent>,
     pub(crate) args: Vec<String>,
     pub(crate) max_pending_calls: Option<usize>,
+    pub(crate) max_actors: Option<usize>,
     pub(crate) memory_limit: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
     pub(crate) max_restarts: i64,
@@ -82,6 +83,19 @@ impl ActorOptions {
     /// Ray's `max_pending_calls`.
     pub fn max_pending_calls(mut self, n: usize) -> Self {
         self.max_pending_calls = Some(n);
+        self
+    }
+
+    /// How many actors this actor's program may have alive at once: the
+    /// actors its guest spawns, the actors those spawn, and so on (the actor
+    /// itself does not count). Past it, a guest's `spawn` fails with
+    /// `overloaded` ([`Error::QuotaExceeded`](crate::Error::QuotaExceeded)),
+    /// so one program cannot take every instance slot from the others.
+    /// Default: half of the runtime's
+    /// [`max_instances`](crate::RuntimeBuilder::max_instances). Only for
+    /// actors the host spawns: a program's actors share its count.
+    pub fn max_actors(mut self, n: usize) -> Self {
+        self.max_actors = Some(n);
         self
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::component::{ActorComponent, OwnComponent};
 use super::options::ActorOptions;
-use crate::actor::{ActorHandle, Limits};
+use crate::actor::{ActorHandle, Limits, Program};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
 use crate::guest::{
@@ -74,7 +74,7 @@ impl ActorComponent {
             .name(format!("{}-tasks", self.name()))
             .max_concurrency(size);
         let own = OwnComponent::Weak(Arc::downgrade(&self.inner));
-        let handle = self.spawn_with(options, self.role(), own)?;
+        let handle = self.spawn_with(options, self.role(), own, None)?;
         *pool = Some(handle.clone());
         Ok(handle)
     }
@@ -93,17 +93,19 @@ impl ActorComponent {
     /// holds control characters, or a granted directory that is not one.
     pub fn spawn(&self, options: ActorOptions) -> Result<ActorHandle> {
         let own = OwnComponent::Strong(self.clone());
-        self.spawn_with(options, self.role(), own)
+        self.spawn_with(options, self.role(), own, None)
     }
 
     /// Spawns an actor in `role` whose guests reach their own component
-    /// through `own`. A driver runs on the async scheduler, whose event loop
-    /// lets its sync `run` call async imports.
+    /// through `own`: into `program` if a guest spawns it, else as the
+    /// first actor of a program of its own. A driver runs on the async
+    /// scheduler, whose event loop lets its sync `run` call async imports.
     pub(crate) fn spawn_with(
         &self,
         options: ActorOptions,
         role: Role,
         own: OwnComponent,
+        program: Option<Arc<Program>>,
     ) -> Result<ActorHandle> {
         let max_concurrency = options
             .max_concurrency
@@ -138,7 +140,17 @@ impl ActorComponent {
             }
             None => format!("{}-{}", self.name(), id.as_u64()).into(),
         };
-        let env = GuestEnv::new(own, options.inherited());
+        let (program, program_slot) = match program {
+            Some(program) => {
+                let slot = program.admit()?;
+                (program, Some(slot))
+            }
+            None => {
+                let limit = options.max_actors.unwrap_or((pool / 2).max(1));
+                (Program::new(limit), None)
+            }
+        };
+        let env = GuestEnv::new(own, options.inherited(), program);
         let limits = Limits {
             max_concurrency,
             max_pending_calls: Some(
@@ -166,6 +178,7 @@ impl ActorComponent {
             limits,
             instance,
             role,
+            program_slot,
         };
         Ok(scheduler::spawn(
             self.inner.compiled.clone(),
@@ -201,14 +214,20 @@ fn check_name(name: &str) -> Result<()> {
 /// The [`Spawner`] of one actor's instances.
 pub(crate) struct GuestEnv {
     own: OwnComponent,
+    /// The program the actors it spawns join.
+    program: Arc<Program>,
     /// The options actors spawned by this guest start from
     /// ([`ActorOptions::inherited`]).
     children: ActorOptions,
 }
 
 impl GuestEnv {
-    pub(crate) fn new(own: OwnComponent, children: ActorOptions) -> Self {
-        GuestEnv { own, children }
+    pub(crate) fn new(own: OwnComponent, children: ActorOptions, program: Arc<Program>) -> Self {
+        GuestEnv {
+            own,
+            children,
+            program,
+        }
     }
 
     /// The component called `name`, or the guest's own for `None`.
@@ -244,7 +263,8 @@ impl Spawner for GuestEnv {
         if let Some(n) = request.max_concurrency {
             options = options.max_concurrency(n as usize);
         }
-        chosen.spawn(options)
+        let own = OwnComponent::Strong(chosen.clone());
+        chosen.spawn_with(options, chosen.role(), own, Some(self.program.clone()))
     }
 
     fn submit(

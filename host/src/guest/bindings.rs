@@ -88,7 +88,9 @@ impl From<Error> for types::Error {
             Error::Timeout(_) => types::Error::Timeout,
             Error::Cancelled => types::Error::Cancelled,
             Error::WouldBlock { reason } => types::Error::WouldBlock(reason),
-            e @ Error::Backpressure { .. } => types::Error::Overloaded(e.to_string()),
+            e @ (Error::Backpressure { .. } | Error::QuotaExceeded { .. }) => {
+                types::Error::Overloaded(e.to_string())
+            }
             e => types::Error::Invalid(full_text(&e)),
         }
     }

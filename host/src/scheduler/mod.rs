@@ -20,7 +20,7 @@ use std::sync::{Arc, Weak};
 use wasmtime::component::{Func, Instance};
 use wasmtime::{AsContextMut, Store, UpdateDeadline};
 
-use crate::actor::{ActorHandle, ActorShared, Executor, Limits};
+use crate::actor::{ActorHandle, ActorShared, Executor, Limits, ProgramSlot};
 use crate::call::{LocalMailbox, Mailbox};
 use crate::engine::CompiledComponent;
 use crate::error::DeathCause;
@@ -34,6 +34,8 @@ pub(crate) struct SpawnPlan {
     pub(crate) limits: Limits,
     pub(crate) instance: InstanceConfig,
     pub(crate) role: Role,
+    /// Its place in its program, if a guest spawned it.
+    pub(crate) program_slot: Option<ProgramSlot>,
 }
 
 /// Starts an actor of `component` and returns its handle at once.
@@ -51,6 +53,7 @@ pub(crate) fn spawn(
         limits,
         instance,
         role,
+        program_slot,
     } = plan;
     let shared = Arc::new(ActorShared::new(
         id,
@@ -68,6 +71,7 @@ pub(crate) fn spawn(
         mailbox: handle.weak_mailbox(),
         config: instance,
         role,
+        _program_slot: program_slot,
     };
     match role {
         Role::AsyncActor | Role::Driver => executor.handle().spawn(async_actor::run(actor, rx)),
@@ -85,6 +89,8 @@ pub(crate) struct Actor {
     pub(crate) mailbox: Weak<dyn Mailbox>,
     pub(crate) config: InstanceConfig,
     pub(crate) role: Role,
+    /// Given back to its program when the scheduler ends.
+    _program_slot: Option<ProgramSlot>,
 }
 
 /// A new instance of the actor, with its methods' functions in method order.

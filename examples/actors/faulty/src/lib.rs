@@ -37,6 +37,7 @@ thread_local! {
     static HOARD: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
     static STASH: std::cell::RefCell<Option<wactor_guest::ObjectRef>> =
         const { std::cell::RefCell::new(None) };
+    static SPAWNED: std::cell::RefCell<Vec<Actor>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 struct Faulty;
@@ -75,6 +76,23 @@ impl Guest for Faulty {
 
     fn adopt(a: ActorHandle) -> String {
         a.name()
+    }
+
+    fn spawn_many(n: u32) -> Result<u32, (u32, String)> {
+        SPAWNED.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            for i in 0..n {
+                match Actor::spawn(wactor_guest::Options::new()) {
+                    Ok(actor) => kept.push(actor),
+                    Err(e) => return Err((i, e.to_string())),
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    fn release_spawned() {
+        SPAWNED.with(|kept| kept.borrow_mut().clear());
     }
 
     fn peek(r: &ObjectRef) -> bool {
