@@ -673,3 +673,35 @@ async fn a_program_cannot_take_every_instance_slot() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_over_the_size_limit_is_refused_before_any_work_on_it() {
+    let rt = wactor::Runtime::builder()
+        .cache_dir(None::<&str>)
+        .max_value_size(1024)
+        .build()
+        .unwrap();
+    let actor = load(&rt, "faulty").spawn(ActorOptions::new()).unwrap();
+    let big = format!("[{:?}, 0]", "x".repeat(2000));
+    let small = format!("[{:?}, 0]", "x".repeat(100));
+    // Arguments of a call from a guest to another actor.
+    let call = |args: String| actor.call("spawn-and-call", (None::<String>, "echo", args));
+    let err = call(big).unwrap().await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("too many bytes in one value: the limit is 1024 (raise it with RuntimeBuilder::max_value_size)"),
+        "{err}"
+    );
+    assert!(call(small).unwrap().await.is_ok());
+    // A put, and a result coming back to a guest.
+    let err = actor
+        .call("put-and-get", (format!("{:?}", "y".repeat(2000)),))
+        .unwrap()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("too many bytes in one value"),
+        "{err}"
+    );
+    assert!(actor.death_cause().is_none());
+}

@@ -26,6 +26,9 @@ pub(crate) struct Limits {
     pub(crate) max_restarts: i64,
     /// Times a call lost with its instance is run again.
     pub(crate) max_task_retries: u32,
+    /// The most bytes of JSON in one value the actor's guest may send or
+    /// receive (arguments, a `put`, a result).
+    pub(crate) max_value_size: usize,
 }
 
 /// The state an actor's handles and its scheduler share.

@@ -40,8 +40,12 @@ pub struct RuntimeBuilder {
     copy_on_write: bool,
     max_component_size: u64,
     max_memory: usize,
+    max_value_size: usize,
     capabilities: Capabilities,
 }
+
+/// The default [`RuntimeBuilder::max_value_size`]: 16 MiB.
+const DEFAULT_MAX_VALUE_SIZE: usize = 16 << 20;
 
 /// The default [`RuntimeBuilder::max_component_size`]: 256 MiB (a Python
 /// component is about 18 MiB).
@@ -60,6 +64,7 @@ impl Default for RuntimeBuilder {
             copy_on_write: true,
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             max_memory: default_max_memory(),
+            max_value_size: DEFAULT_MAX_VALUE_SIZE,
             capabilities: Capabilities::default(),
         }
     }
@@ -119,6 +124,17 @@ impl RuntimeBuilder {
     /// an instance gives its share back when it goes.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
+        self
+    }
+
+    /// The most bytes of JSON one value may have between a guest and the
+    /// host (default 16 MiB): the arguments of a guest's `actor.call` or
+    /// `submit`, a `put`, a result a guest gets. A larger one is refused
+    /// before any work is done on it, with
+    /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) (in the guest,
+    /// `overloaded`), so the host spends no time or memory on it.
+    pub fn max_value_size(mut self, bytes: usize) -> Self {
+        self.max_value_size = bytes;
         self
     }
 
@@ -195,6 +211,7 @@ impl RuntimeBuilder {
             lag_warning: self.lag_warning,
             copy_on_write: self.copy_on_write,
             max_memory: self.max_memory,
+            max_value_size: self.max_value_size,
         };
         let engines = Engines::new(settings, self.capabilities, self.cache_dir.as_deref())?;
         Ok(Runtime {

@@ -161,6 +161,7 @@ impl ActorComponent {
             call_deadline: options.call_deadline,
             max_restarts: options.max_restarts,
             max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
+            max_value_size: self.inner.compiled.engines.settings.max_value_size,
         };
         let instance = InstanceConfig {
             args: options.args,

@@ -36,6 +36,8 @@ pub(crate) struct EngineSettings {
     pub(crate) copy_on_write: bool,
     /// The memory of all instances together, in bytes.
     pub(crate) max_memory: usize,
+    /// The most bytes of JSON in one value between guests.
+    pub(crate) max_value_size: usize,
 }
 
 /// An engine and the linker of every import actors may use on it.

@@ -96,11 +96,27 @@ impl From<Error> for types::Error {
     }
 }
 
-/// An outcome as the guest sees it: the value as JSON, or the error.
-fn to_guest(outcome: Outcome) -> Result<String, types::Error> {
-    outcome
+/// An outcome as the guest sees it: the value as JSON, or the error; a
+/// value whose JSON is over `limit` bytes is refused rather than copied in.
+fn to_guest(outcome: Outcome, limit: usize) -> Result<String, types::Error> {
+    let text = outcome
         .map(|v| json::to_json(&v).to_string())
-        .map_err(types::Error::from)
+        .map_err(types::Error::from)?;
+    check_size(&text, limit).map_err(types::Error::from)?;
+    Ok(text)
+}
+
+/// Refuses JSON text from or for a guest that is over `limit` bytes,
+/// before any work is done on it.
+fn check_size(text: &str, limit: usize) -> crate::error::Result<()> {
+    if text.len() > limit {
+        return Err(Error::QuotaExceeded {
+            what: "bytes in one value",
+            limit,
+            raise_with: "RuntimeBuilder::max_value_size",
+        });
+    }
+    Ok(())
 }
 
 /// The refs behind `handles`, taken out of the table (they were passed as
@@ -173,7 +189,7 @@ impl types::HostObjectRef for ActorState {
                     .unwrap_or(Err(Error::Timeout(timeout)))
             }
         };
-        Ok(to_guest(outcome))
+        Ok(to_guest(outcome, self.me.limits.max_value_size))
     }
 
     fn cancel(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<()> {
@@ -201,7 +217,8 @@ impl types::HostActor for ActorState {
     ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
         let refs = take_refs(&mut self.table, refs)?;
         let actor = self.table.get(&this)?.0.clone();
-        let called = actor.call_json_with_refs(&method, &args, &refs);
+        let called = check_size(&args, self.me.limits.max_value_size)
+            .and_then(|()| actor.call_json_with_refs(&method, &args, &refs));
         push_ref(&mut self.table, called)
     }
 
@@ -256,9 +273,10 @@ impl actors::Host for ActorState {
         refs: Vec<Resource<ObjectRefResource>>,
     ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
         let refs = take_refs(&mut self.table, refs)?;
-        let submitted = self
-            .spawner
-            .submit(component.as_deref(), &function, &args, &refs);
+        let submitted = check_size(&args, self.me.limits.max_value_size).and_then(|()| {
+            self.spawner
+                .submit(component.as_deref(), &function, &args, &refs)
+        });
         push_ref(&mut self.table, submitted)
     }
 
@@ -272,9 +290,12 @@ impl actors::Host for ActorState {
     fn put(&mut self, value: String) -> wasmtime::Result<Resource<ObjectRefResource>> {
         // Unparseable JSON is stored as the failure it is, so the mistake
         // surfaces where the value is used.
-        let r = match serde_json::from_str::<serde_json::Value>(&value) {
-            Ok(parsed) => crate::object_ref::put(json::untyped(&parsed)),
-            Err(e) => ObjectRef::resolved(Err(Error::InvalidValue {
+        let parsed = check_size(&value, self.me.limits.max_value_size)
+            .map(|()| serde_json::from_str::<serde_json::Value>(&value));
+        let r = match parsed {
+            Err(too_big) => ObjectRef::resolved(Err(too_big)),
+            Ok(Ok(parsed)) => crate::object_ref::put(json::untyped(&parsed)),
+            Ok(Err(e)) => ObjectRef::resolved(Err(Error::InvalidValue {
                 reason: format!(
                     "put was given invalid JSON: {}",
                     crate::value::abbreviate(&value, 200)
@@ -302,16 +323,16 @@ impl<T> awaiting::HostWithStore<T> for Guest {
         accessor: &Accessor<T, Self>,
         this: Resource<ObjectRefResource>,
     ) -> wasmtime::Result<Result<String, types::Error>> {
-        let (r, deadlock) = accessor.with(|mut access| {
+        let (r, deadlock, limit) = accessor.with(|mut access| {
             let state = access.get();
             let r = state.table.get(&this).map(|r| r.0.clone())?;
             let deadlock = state.me.self_deadlock(&r);
-            wasmtime::Result::<_>::Ok((r, deadlock))
+            wasmtime::Result::<_>::Ok((r, deadlock, state.me.limits.max_value_size))
         })?;
         if let Some(deadlock) = deadlock {
             return Ok(Err(deadlock.into()));
         }
-        Ok(to_guest(r.await))
+        Ok(to_guest(r.await, limit))
     }
 
     async fn wait(

@@ -23,6 +23,7 @@ fn faulty_methods() -> Arc<MethodTable> {
         lag_warning: Duration::from_secs(1),
         copy_on_write: true,
         max_memory: 1 << 30,
+        max_value_size: 1 << 20,
     };
     let engines = Engines::new(settings, Default::default(), None).expect("engines");
     let bytes = std::fs::read(wactor_examples::FAULTY).expect("the example is built");
@@ -39,6 +40,7 @@ fn actor(max_task_retries: u32) -> Arc<ActorShared> {
         call_deadline: None,
         max_restarts: 0,
         max_task_retries,
+        max_value_size: 1 << 20,
     };
     Arc::new(ActorShared::new(
         ActorId::next(),
