@@ -116,21 +116,21 @@ async fn round(rt: &wactor::Runtime, seed: u64, calls: usize) -> BTreeMap<String
 
 const WAVE: usize = 250;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_call_resolves_under_chaos_and_memory_returns() {
+/// Runs `rounds` rounds of `calls` calls each and checks every tally; the
+/// resident memory after each round is returned.
+async fn chaos(rounds: u64, calls: usize) -> Vec<u64> {
     let rt = wactor::Runtime::builder()
         .cache_dir(None::<&str>)
         .build()
         .unwrap();
-    let calls = 5_000;
-    let first = round(&rt, 0x5eed, calls).await;
-    let after_first = resident_kib();
-    let second = round(&rt, 0x5eed ^ 0xdead_beef, calls).await;
-    let after_second = resident_kib();
-    eprintln!("chaos round 1 ({calls} calls): {first:?}");
-    eprintln!("chaos round 2 ({calls} calls): {second:?}");
-    eprintln!("resident after round 1: {after_first} KiB, after round 2: {after_second} KiB");
-    for tally in [&first, &second] {
+    let mut resident = Vec::new();
+    for n in 0..rounds {
+        let tally = round(&rt, 0x5eed ^ n.wrapping_mul(0xdead_beef), calls).await;
+        resident.push(resident_kib());
+        eprintln!(
+            "chaos round {n} ({calls} calls): {tally:?}, resident {} KiB",
+            resident[resident.len() - 1]
+        );
         assert_eq!(tally.values().sum::<usize>(), calls);
         assert!(
             tally.keys().all(|k| !k.starts_with("unexpected")
@@ -147,10 +147,34 @@ async fn every_call_resolves_under_chaos_and_memory_returns() {
             assert!(tally.contains_key(expected), "no `{expected}` in {tally:?}");
         }
     }
+    resident
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_resolves_under_chaos_and_memory_returns() {
+    let resident = chaos(2, 5_000).await;
     // A second round of the same size must not grow the host: what a round
     // leaves behind (instances, tasks, refs) is reclaimed.
     assert!(
-        after_second < after_first + 64 * 1024,
-        "resident memory grew from {after_first} KiB to {after_second} KiB"
+        resident[1] < resident[0] + 64 * 1024,
+        "resident memory grew from {} KiB to {} KiB",
+        resident[0],
+        resident[1]
     );
+}
+
+/// The long run: 100,000 calls in ten rounds, with resident memory back to
+/// the first round's level (within 64 MiB) after every one.
+/// `cargo test -p wactor-tests --test all chaos -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a long run (minutes): cargo test -- --ignored"]
+async fn a_hundred_thousand_chaotic_calls_all_resolve_and_memory_stays_flat() {
+    let resident = chaos(10, 10_000).await;
+    for (n, kib) in resident.iter().enumerate().skip(1) {
+        assert!(
+            *kib < resident[0] + 64 * 1024,
+            "resident memory grew from {} KiB to {kib} KiB by round {n}",
+            resident[0]
+        );
+    }
 }
