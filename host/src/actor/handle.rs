@@ -159,7 +159,7 @@ impl ActorHandle {
         };
         if let Err(call) = self.mailbox.post(call) {
             // The scheduler closed the mailbox: the actor died meanwhile.
-            shared.counters.taken(1);
+            shared.counters.skipped(1);
             shared.counters.tally(false);
             call.promise.resolve(Err(shared.died_error()));
         }

@@ -349,8 +349,14 @@ pub(crate) struct MethodTable {
     /// Every method's full name, and the bare function name of an
     /// interface's function when no other method has it.
     by_name: HashMap<String, u32>,
+    /// The same names, for a table this small: comparing a few short
+    /// strings is faster than hashing one, and the lookup is on every call.
+    few: Option<Vec<(Box<str>, u32)>>,
     kind: ActorKind,
 }
+
+/// Up to this many names are looked up by comparing them in turn.
+const FEW_NAMES: usize = 8;
 
 impl MethodTable {
     /// The table of `methods`, each with its index in the list.
@@ -373,9 +379,16 @@ impl MethodTable {
         } else {
             ActorKind::Threaded
         };
+        let few = (by_name.len() <= FEW_NAMES).then(|| {
+            by_name
+                .iter()
+                .map(|(name, &i)| (name.as_str().into(), i))
+                .collect()
+        });
         MethodTable {
             methods,
             by_name,
+            few,
             kind,
         }
     }
@@ -398,7 +411,11 @@ impl MethodTable {
     /// The method called `name` (see [`by_name`](Self::by_name) for bare
     /// names of interface functions).
     pub(crate) fn find(&self, name: &str) -> Option<&Method> {
-        self.by_name.get(name).map(|&i| self.get(i))
+        let index = match &self.few {
+            Some(few) => few.iter().find(|(n, _)| &**n == name).map(|(_, i)| *i),
+            None => self.by_name.get(name).copied(),
+        };
+        index.map(|i| self.get(i))
     }
 
     /// The method called `name`, or the error that lists the methods there

@@ -2,10 +2,12 @@
 //! behind it.
 //!
 //! The counters sit on two cache lines: one written by callers (calls
-//! submitted), one by the scheduler (calls taken, running, finished,
-//! failed). A caller on one core and a scheduler on another then never
-//! write the same line. `queued` is derived (`submitted - taken`), so no
-//! counter is written by both sides.
+//! submitted), one by the scheduler (calls started, skipped, finished,
+//! failed, requeued). A caller on one core and a scheduler on another then
+//! never write the same line. A call that runs costs one count on each
+//! side and one more when it ends: `queued` and `running` are derived
+//! (`submitted - started - skipped`; `started - ended`), so no counter is
+//! written twice per call or by both sides.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -55,10 +57,36 @@ struct CallerSide {
 
 #[derive(Default)]
 struct SchedulerSide {
-    taken: AtomicU64,
-    running: AtomicU64,
+    /// Calls taken out of the queue and started (again, for a retry).
+    started: AtomicU64,
+    /// Calls taken out of the queue without starting (cancelled while
+    /// queued, or failed with the actor's death); each is also `failed`.
+    skipped: AtomicU64,
     finished: AtomicU64,
     failed: AtomicU64,
+    /// Started calls that went back to the queue (a retry).
+    requeued: AtomicU64,
+}
+
+impl SchedulerSide {
+    /// Calls taken out of the queue, to run or to be dropped.
+    fn taken(&self) -> u64 {
+        let skipped = self.skipped.load(Ordering::Acquire);
+        self.started.load(Ordering::Acquire) + skipped
+    }
+
+    /// Calls running now. The counts that end calls are read before the
+    /// one that starts them, so a call that ends meanwhile is still seen
+    /// running, never the other way round.
+    fn running(&self) -> u64 {
+        let skipped = self.skipped.load(Ordering::Acquire);
+        let failed = self.failed.load(Ordering::Acquire);
+        let finished = self.finished.load(Ordering::Acquire);
+        let requeued = self.requeued.load(Ordering::Acquire);
+        let started = self.started.load(Ordering::Acquire);
+        let ended = (finished + failed).saturating_sub(skipped) + requeued;
+        started.saturating_sub(ended)
+    }
 }
 
 /// The live counters of one actor.
@@ -86,7 +114,7 @@ impl CallCounters {
         if before.saturating_sub(callers.taken_seen.load(Ordering::Relaxed)) < limit_u64 {
             return Ok(());
         }
-        let taken = self.scheduler.0.taken.load(Ordering::Acquire);
+        let taken = self.scheduler.0.taken();
         callers.taken_seen.fetch_max(taken, Ordering::Relaxed);
         if before.saturating_sub(taken) < limit_u64 {
             Ok(())
@@ -101,43 +129,42 @@ impl CallCounters {
         self.callers.0.submitted.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts calls taken out of the queue (to run, or to be dropped).
-    pub(crate) fn taken(&self, n: u64) {
-        self.scheduler.0.taken.fetch_add(n, Ordering::Release);
+    /// Counts calls taken out of the queue without starting: cancelled
+    /// while queued, or failed with the actor's death (count them with
+    /// [`tally`](Self::tally) too).
+    pub(crate) fn skipped(&self, n: u64) {
+        self.scheduler.0.skipped.fetch_add(n, Ordering::Release);
     }
 
-    /// Counts a call started.
+    /// Counts a call taken out of the queue and started.
     pub(crate) fn started(&self) {
-        self.scheduler.0.running.fetch_add(1, Ordering::AcqRel);
+        self.scheduler.0.started.fetch_add(1, Ordering::Release);
     }
 
     /// Counts a running call that ended: returned a value (`ok`) or failed.
     pub(crate) fn ended(&self, ok: bool) {
-        let s = &self.scheduler.0;
-        s.running.fetch_sub(1, Ordering::AcqRel);
         self.tally(ok);
     }
 
     /// Counts a running call that went back to the queue.
     pub(crate) fn requeued(&self) {
-        self.scheduler.0.running.fetch_sub(1, Ordering::AcqRel);
+        self.scheduler.0.requeued.fetch_add(1, Ordering::Release);
         self.resubmitted();
     }
 
-    /// Counts a call that ended without running (cancelled while queued,
-    /// or failed with the actor's death).
+    /// Counts a call that ended with a value (`ok`) or an error.
     pub(crate) fn tally(&self, ok: bool) {
         let s = &self.scheduler.0;
         if ok {
-            s.finished.fetch_add(1, Ordering::Relaxed);
+            s.finished.fetch_add(1, Ordering::Release);
         } else {
-            s.failed.fetch_add(1, Ordering::Relaxed);
+            s.failed.fetch_add(1, Ordering::Release);
         }
     }
 
     /// Calls running now.
     pub(crate) fn running(&self) -> u64 {
-        self.scheduler.0.running.load(Ordering::Acquire)
+        self.scheduler.0.running()
     }
 
     /// Takes one restart if `max` (-1: no limit) allows another; returns
@@ -159,11 +186,12 @@ impl CallCounters {
     /// The counters now.
     pub(crate) fn snapshot(&self) -> ActorStats {
         let s = &self.scheduler.0;
-        let taken = s.taken.load(Ordering::Acquire);
+        let running = s.running();
+        let taken = s.taken();
         let submitted = self.callers.0.submitted.load(Ordering::Acquire);
         ActorStats {
             queued: submitted.saturating_sub(taken),
-            running: s.running.load(Ordering::Acquire),
+            running,
             finished: s.finished.load(Ordering::Acquire),
             failed: s.failed.load(Ordering::Acquire),
             restarts: self.restarts(),
@@ -183,7 +211,7 @@ mod tests {
         }
         assert_eq!(c.admit(Some(3)), Err(3));
         assert_eq!(c.snapshot().queued, 3);
-        c.taken(1);
+        c.started();
         assert!(c.admit(Some(3)).is_ok());
         assert_eq!(c.admit(Some(3)), Err(3));
         assert!(c.admit(None).is_ok(), "no limit, no refusal");
@@ -195,14 +223,15 @@ mod tests {
         for _ in 0..4 {
             c.admit(None).unwrap();
         }
-        c.taken(4);
         c.started();
         c.ended(true);
         c.started();
         c.ended(false);
         c.started();
         c.requeued();
+        c.skipped(1);
         c.tally(false);
+        assert_eq!(c.running(), 0);
         assert_eq!(
             c.snapshot(),
             ActorStats {

@@ -67,7 +67,6 @@ impl Returned {
 /// Takes `call` out of the queue to run it, with its arguments; `None` if
 /// it was cancelled while queued (it is then over).
 pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Vec<Arg>)> {
-    actor.counters.taken(1);
     let Call {
         method,
         args,
@@ -76,6 +75,7 @@ pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Ve
         retries_left,
     } = call;
     if promise.is_settled() {
+        actor.counters.skipped(1);
         actor.counters.tally(false);
         return None;
     }
@@ -160,7 +160,7 @@ impl Started {
                 Ok(()) => return,
                 Err(call) => {
                     // The queue closed meanwhile: the actor is dying.
-                    actor.counters.taken(1);
+                    actor.counters.skipped(1);
                     actor.counters.tally(false);
                     call.promise.resolve(Err(actor.died_error()));
                     return;
@@ -194,7 +194,7 @@ pub(crate) fn bury(
     }
     mailbox.close();
     while let Ok(call) = mailbox.try_recv() {
-        actor.counters.taken(1);
+        actor.counters.skipped(1);
         actor.counters.tally(false);
         call.promise.resolve(Err(error.clone()));
     }
