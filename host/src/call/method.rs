@@ -159,6 +159,19 @@ impl Method {
         }
     }
 
+    /// [`Error::WrongType`] for the JSON `item` given for `param`.
+    fn wrong_json(&self, param: &str, item: &serde_json::Value, expected: String) -> Error {
+        let got = format!("JSON `{}`", crate::value::abbreviate(&item.to_string(), 60));
+        self.wrong_type(
+            param,
+            Mismatch {
+                at: String::new(),
+                got,
+                expected,
+            },
+        )
+    }
+
     fn wrong_type(&self, param: &str, m: Mismatch) -> Error {
         Error::WrongType {
             method: self.name.clone(),
@@ -222,41 +235,23 @@ impl Method {
                     // Only ObjectRefs cross between actors: a handle of
                     // another resource type would reach the callee as the
                     // wrong type and kill it.
-                    return Err(self.wrong_type(
-                        param,
-                        Mismatch {
-                            at: String::new(),
-                            got: format!(
-                                "JSON `{}`",
-                                crate::value::abbreviate(&item.to_string(), 60)
-                            ),
-                            expected: format!(
-                                "{} (a resource other than object-ref, which cannot be passed \
-                                 between actors)",
-                                wit_type(ty)
-                            ),
-                        },
-                    ));
+                    let expected = format!(
+                        "{} (a resource other than object-ref, which cannot be passed between \
+                         actors)",
+                        wit_type(ty)
+                    );
+                    return Err(self.wrong_json(param, item, expected));
                 }
                 Type::Own(_) | Type::Borrow(_) => {
                     let index = item.get("$ref").and_then(serde_json::Value::as_u64);
                     match index.and_then(|i| refs.get(usize::try_from(i).ok()?)) {
                         Some(r) => Arg::Ref(r.clone()),
                         None => {
-                            return Err(self.wrong_type(
-                                param,
-                                Mismatch {
-                                    at: String::new(),
-                                    got: format!(
-                                        "JSON `{}`",
-                                        crate::value::abbreviate(&item.to_string(), 60)
-                                    ),
-                                    expected: format!(
-                                        "an object-ref: {{\"$ref\": i}} with i below {}",
-                                        refs.len()
-                                    ),
-                                },
-                            ));
+                            let expected = format!(
+                                "an object-ref: {{\"$ref\": i}} with i below {}",
+                                refs.len()
+                            );
+                            return Err(self.wrong_json(param, item, expected));
                         }
                     }
                 }

@@ -47,20 +47,13 @@ pub(crate) fn spawn(
     executor: Arc<Executor>,
     plan: SpawnPlan,
 ) -> ActorHandle {
-    let SpawnPlan {
-        id,
-        name,
-        limits,
-        instance,
-        role,
-        program_slot,
-    } = plan;
+    let role = plan.role;
     let shared = Arc::new(ActorShared::new(
-        id,
-        name,
+        plan.id,
+        plan.name,
         component.name.clone(),
         component.methods.clone(),
-        limits,
+        plan.limits,
         executor.clone(),
     ));
     let (mailbox, rx) = LocalMailbox::new();
@@ -69,9 +62,9 @@ pub(crate) fn spawn(
         shared,
         component,
         mailbox: handle.weak_mailbox(),
-        config: instance,
+        config: plan.instance,
         role,
-        _program_slot: program_slot,
+        _program_slot: plan.program_slot,
     };
     match role {
         Role::AsyncActor | Role::Driver => executor.handle().spawn(async_actor::run(actor, rx)),
