@@ -39,17 +39,20 @@ fn a_full_stdout_stalls_only_the_actors_writing_to_it() {
         }
         if start.elapsed() > Duration::from_secs(120) {
             child.kill().unwrap();
-            let mut stderr = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .unwrap();
-            panic!("the runtime froze behind a full stdout:\n{stderr}");
+            panic!(
+                "the runtime froze behind a full stdout:\n{}",
+                stderr_of(&mut child)
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    let stderr = stderr_of(&mut child);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("heartbeat kept going"), "{stderr}");
+}
+
+/// Everything the child wrote to stderr, once it has exited.
+fn stderr_of(child: &mut std::process::Child) -> String {
     let mut stderr = String::new();
     child
         .stderr
@@ -57,8 +60,7 @@ fn a_full_stdout_stalls_only_the_actors_writing_to_it() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("heartbeat kept going"), "{stderr}");
+    stderr
 }
 
 /// In the child: two writers fill stdout, a heartbeat keeps answering.

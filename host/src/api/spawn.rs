@@ -65,10 +65,7 @@ impl ActorComponent {
         }
         let size = match self.kind() {
             ActorKind::Async => ActorKind::Async.default_max_concurrency(),
-            ActorKind::Threaded => self
-                .inner
-                .task_pool_size
-                .min(self.inner.compiled.engines.settings.max_instances as usize),
+            ActorKind::Threaded => self.inner.task_pool_size.min(self.pool_size()),
         };
         let options = ActorOptions::new()
             .name(format!("{}-tasks", self.name()))
@@ -96,6 +93,11 @@ impl ActorComponent {
         self.spawn_with(options, self.role(), own, None)
     }
 
+    /// How many instances the runtime's pool holds.
+    fn pool_size(&self) -> usize {
+        self.inner.compiled.engines.settings.max_instances as usize
+    }
+
     /// Spawns an actor in `role` whose guests reach their own component
     /// through `own`: into `program` if a guest spawns it, else as the
     /// first actor of a program of its own. A driver runs on the async
@@ -118,7 +120,7 @@ impl ActorComponent {
         }
         // A threaded actor makes one instance per unit of concurrency: more
         // than the pool holds could never start, and would only hold memory.
-        let pool = self.inner.compiled.engines.settings.max_instances as usize;
+        let pool = self.pool_size();
         if role == Role::ThreadedActor && max_concurrency > pool {
             return Err(Error::InvalidOption {
                 option: "max_concurrency",

@@ -343,11 +343,17 @@ pub(crate) struct MethodTable {
     methods: Vec<Method>,
     /// Every method's full name, and the bare function name of an
     /// interface's function when no other method has it.
-    by_name: HashMap<String, u32>,
-    /// The same names, for a table this small: comparing a few short
-    /// strings is faster than hashing one, and the lookup is on every call.
-    few: Option<Vec<(Box<str>, u32)>>,
+    names: Names,
     kind: ActorKind,
+}
+
+/// The names a [`MethodTable`] finds methods by.
+#[derive(Debug)]
+enum Names {
+    /// Up to [`FEW_NAMES`]: comparing a few short strings is faster than
+    /// hashing one, and the lookup is on every call.
+    Few(Vec<(Box<str>, u32)>),
+    Many(HashMap<String, u32>),
 }
 
 /// Up to this many names are looked up by comparing them in turn.
@@ -374,16 +380,14 @@ impl MethodTable {
         } else {
             ActorKind::Threaded
         };
-        let few = (by_name.len() <= FEW_NAMES).then(|| {
-            by_name
-                .iter()
-                .map(|(name, &i)| (name.as_str().into(), i))
-                .collect()
-        });
+        let names = if by_name.len() <= FEW_NAMES {
+            Names::Few(by_name.into_iter().map(|(n, i)| (n.into(), i)).collect())
+        } else {
+            Names::Many(by_name)
+        };
         MethodTable {
             methods,
-            by_name,
-            few,
+            names,
             kind,
         }
     }
@@ -403,12 +407,12 @@ impl MethodTable {
         &self.methods[index as usize]
     }
 
-    /// The method called `name` (see [`by_name`](Self::by_name) for bare
-    /// names of interface functions).
+    /// The method called `name`: its full name, or the bare name of an
+    /// interface's function that no other method shares.
     pub(crate) fn find(&self, name: &str) -> Option<&Method> {
-        let index = match &self.few {
-            Some(few) => few.iter().find(|(n, _)| &**n == name).map(|(_, i)| *i),
-            None => self.by_name.get(name).copied(),
+        let index = match &self.names {
+            Names::Few(few) => few.iter().find(|(n, _)| &**n == name).map(|(_, i)| *i),
+            Names::Many(by_name) => by_name.get(name).copied(),
         };
         index.map(|i| self.get(i))
     }

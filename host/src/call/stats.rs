@@ -141,18 +141,14 @@ impl CallCounters {
         self.scheduler.0.started.fetch_add(1, Ordering::Release);
     }
 
-    /// Counts a running call that ended: returned a value (`ok`) or failed.
-    pub(crate) fn ended(&self, ok: bool) {
-        self.tally(ok);
-    }
-
     /// Counts a running call that went back to the queue.
     pub(crate) fn requeued(&self) {
         self.scheduler.0.requeued.fetch_add(1, Ordering::Release);
         self.resubmitted();
     }
 
-    /// Counts a call that ended with a value (`ok`) or an error.
+    /// Counts a call that ended with a value (`ok`) or an error, whether
+    /// it ran or not.
     pub(crate) fn tally(&self, ok: bool) {
         let s = &self.scheduler.0;
         if ok {
@@ -224,9 +220,9 @@ mod tests {
             c.admit(None).unwrap();
         }
         c.started();
-        c.ended(true);
+        c.tally(true);
         c.started();
-        c.ended(false);
+        c.tally(false);
         c.started();
         c.requeued();
         c.skipped(1);

@@ -108,11 +108,11 @@ impl Started {
         match returned {
             Returned::Value(value) => {
                 let outcome = outcome(&actor.name, actor.methods.get(self.method), value);
-                actor.counters.ended(outcome.is_ok());
+                actor.counters.tally(outcome.is_ok());
                 self.promise.resolve(outcome);
             }
             Returned::Ref(r) => {
-                actor.counters.ended(true);
+                actor.counters.tally(true);
                 self.promise.forward(&r);
             }
             Returned::Unusable(error) => self.fail(actor, error),
@@ -121,7 +121,7 @@ impl Started {
 
     /// The call ended with `error` on the caller's side.
     fn fail(self, actor: &ActorShared, error: Error) {
-        actor.counters.ended(false);
+        actor.counters.tally(false);
         self.promise.resolve(Err(error));
     }
 
@@ -167,7 +167,7 @@ impl Started {
                 }
             }
         }
-        actor.counters.ended(false);
+        actor.counters.tally(false);
         promise.resolve(Err(Error::ActorRestarted {
             actor: actor.name.to_string(),
             cause: cause.clone(),
