@@ -177,6 +177,16 @@ impl Actor {
         Ok(Actor(actors::spawn(name, &options)?))
     }
 
+    /// Wraps a raw handle, e.g. one received as an `own<actor>` argument.
+    pub fn from_raw(raw: types::Actor) -> Self {
+        Actor(raw)
+    }
+
+    /// The raw handle, e.g. to pass it to generated bindings.
+    pub fn into_raw(self) -> types::Actor {
+        self.0
+    }
+
     /// The actor running this code. Ray's
     /// `ray.get_runtime_context().current_actor`.
     pub fn current() -> Actor {

@@ -179,6 +179,23 @@ pub enum Error {
         source: Option<Source>,
     },
 
+    /// The method returns a resource handle that cannot leave its actor
+    /// (anything but one top-level `object-ref`: another resource type, a
+    /// handle nested in a list or record, a future or stream). It is
+    /// refused before it runs, so no handle is left behind in the callee.
+    #[error(
+        "`{method}` ({signature}) cannot be called from outside its actor: it returns {what}, \
+         and only a top-level object-ref can leave an actor"
+    )]
+    UnreturnableResult {
+        /// The method called.
+        method: String,
+        /// Its WIT signature.
+        signature: String,
+        /// The handle type it returns.
+        what: String,
+    },
+
     /// The arguments of a call could not be moved into the callee's
     /// instance (e.g. its table of handles is full). The call did not run.
     #[error("cannot pass the arguments of `{method}` into the actor: {reason}")]

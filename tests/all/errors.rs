@@ -705,3 +705,54 @@ async fn a_value_over_the_size_limit_is_refused_before_any_work_on_it() {
     );
     assert!(actor.death_cause().is_none());
 }
+
+/// The text of a `result<_, string>` method's `err`.
+fn failure_text(outcome: wactor::Result<Val>) -> String {
+    match outcome {
+        Err(Error::MethodFailed {
+            error: Some(Val::String(why)),
+            ..
+        }) => why,
+        other => panic!("expected the method's error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_holds_no_more_put_bytes_than_its_quota_and_gets_them_back() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().max_program_bytes(8 << 20))
+        .unwrap();
+    // Each put is 1 MiB of text plus its two quotes: seven fit in 8 MiB.
+    let hoard = || actor.call("hoard-puts", (100u32, 1u32 << 20)).unwrap();
+    let why = failure_text(hoard().await);
+    assert!(why.starts_with("after 7 puts: "), "{why}");
+    assert!(
+        why.contains("too many bytes held by this program's puts and queued call arguments: the limit is 8388608"),
+        "{why}"
+    );
+    assert!(why.contains("max_program_bytes"), "{why}");
+    // Dropping the refs gives the bytes back.
+    actor.call("drop-puts", ()).unwrap().await.unwrap();
+    assert!(failure_text(hoard().await).starts_with("after 7 puts: "));
+    assert!(actor.death_cause().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_arguments_count_against_the_program_until_their_call_starts() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().max_program_bytes(8 << 20))
+        .unwrap();
+    // 1 MiB per call: the first starts at once (and gives its bytes back),
+    // seven more wait in the queue, the next is refused.
+    let why = failure_text(
+        actor
+            .call("flood-calls", (100u32, 1u32 << 20))
+            .unwrap()
+            .await,
+    );
+    assert!(why.starts_with("after 8 calls: "), "{why}");
+    assert!(why.contains("queued call arguments"), "{why}");
+    assert!(actor.death_cause().is_none());
+}

@@ -295,6 +295,61 @@ async fn a_threaded_actor_blocking_on_itself_gets_an_error_not_a_deadlock() {
     );
 }
 
+/// Asserts that `err` is a refused deadlock wait naming a cycle of two
+/// actors, and that it came in time (a generous bound: the detector needs
+/// two scans, 0.2 s apart).
+fn assert_refused_deadlock(err: &str, took: std::time::Duration) {
+    assert!(err.contains("deadlock: "), "{err}");
+    assert!(err.matches(" waits on ").count() == 2, "{err}");
+    assert!(err.contains("this wait, the newest, is refused"), "{err}");
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_across_async_actors_fails_the_newest_wait_and_both_live_on() {
+    let rt = runtime();
+    let a = faulty(&rt, ActorOptions::new().max_concurrency(1));
+    let start = std::time::Instant::now();
+    // A waits on B; B waits on a call queued behind A's only slot.
+    let err = call_str(&a, "tangle", ()).await.unwrap_err();
+    assert_refused_deadlock(&err, start.elapsed());
+    // Once the wait is refused, the queued call runs and A serves on.
+    assert_eq!(
+        a.call("echo", ("still here", 0u64)).unwrap().await.unwrap(),
+        Val::String("still here".into())
+    );
+    assert!(a.death_cause().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_across_threaded_actors_fails_the_newest_wait_and_both_live_on() {
+    let rt = runtime();
+    let a = load(&rt, "threaded-actor")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let err = call_result::<u32>(&a, "tangle", ()).await.unwrap_err();
+    assert_refused_deadlock(&err, start.elapsed());
+    assert_eq!(call_result::<u32>(&a, "work", (3u32, 0u64)).await, Ok(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_wait_that_is_no_deadlock_is_never_refused() {
+    let rt = runtime();
+    let a = faulty(&rt, ActorOptions::new().max_concurrency(1));
+    // A waits (on one slot, without a timeout) for 1.5 s on an actor that
+    // sleeps: seven scans see it, none may refuse it.
+    let args = (
+        None::<String>,
+        "echo".to_string(),
+        r#"["slept", 1500]"#.to_string(),
+    );
+    assert_eq!(
+        call_str(&a, "spawn-and-call", args).await,
+        Ok("\"slept\"".into())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_functions_run_on_a_shared_pool_from_the_host() {
     let rt = wactor::Runtime::builder()

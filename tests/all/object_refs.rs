@@ -159,6 +159,61 @@ fn only_object_refs_pass_where_an_object_ref_is_expected() {
 }
 
 #[test]
+fn a_method_returning_a_handle_that_cannot_leave_its_actor_is_refused_before_it_runs() {
+    let rt = runtime();
+    let faulty = load(&rt, "faulty");
+    let actor = faulty.spawn(ActorOptions::new()).unwrap();
+    for (method, what) in [
+        ("hand-out-self", "returns own<resource>,"),
+        (
+            "refs-in-a-list",
+            "returns object-ref inside list<own<resource>>",
+        ),
+    ] {
+        assert!(!faulty.method(method).unwrap().is_callable());
+        let args: &[Val] = if method == "refs-in-a-list" {
+            &[Val::U32(3)]
+        } else {
+            &[]
+        };
+        let err = actor.call(method, args.to_vec()).unwrap_err();
+        assert!(matches!(err, Error::UnreturnableResult { .. }), "{err:?}");
+        assert!(err.to_string().contains(what), "{err}");
+        let json = if args.is_empty() { "[]" } else { "[3]" };
+        let err = actor.call_json(method, json).unwrap_err();
+        assert!(matches!(err, Error::UnreturnableResult { .. }), "{err:?}");
+    }
+    // From a guest: the caller gets `invalid`, naming the reason.
+    let seen = actor
+        .call(
+            "spawn-and-call",
+            (
+                None::<String>,
+                "hand-out-self".to_string(),
+                "[]".to_string(),
+            ),
+        )
+        .unwrap()
+        .get(Some(PATIENCE))
+        .unwrap_err();
+    let text = seen.to_string();
+    assert!(
+        text.contains(
+            "invalid request: `hand-out-self` (func() -> own<resource>) cannot be called"
+        ),
+        "{text}"
+    );
+    assert!(
+        faulty
+            .method("hand-out-self")
+            .unwrap()
+            .signature()
+            .ends_with("-> own<resource>")
+    );
+    assert!(actor.death_cause().is_none());
+}
+
+#[test]
 fn a_borrowed_ref_is_taken_back_after_every_call() {
     let rt = runtime();
     let actor = load(&rt, "faulty").spawn(ActorOptions::new()).unwrap();

@@ -15,7 +15,7 @@ use super::shared::ActorShared;
 use crate::call::{ActorKind, ActorStats, Arg, Call, FromVal, IntoArgs, Mailbox, Method};
 use crate::error::{DeathCause, Error, Result};
 use crate::ids::ActorId;
-use crate::object_ref::ObjectRef;
+use crate::object_ref::{Charge, ObjectRef};
 
 /// A handle to a running actor. Cloning is cheap; when every handle is gone,
 /// the actor finishes the calls it has and stops, as a Ray actor does when
@@ -133,11 +133,11 @@ impl ActorHandle {
         let method = self.shared.methods.resolve(&self.shared.name, method)?;
         let args = args.into_args();
         method.check_args(&args)?;
-        self.enqueue(method.index(), args)
+        self.enqueue(method.index(), args, None)
     }
 
     /// Queues a call whose arguments were checked against its method.
-    fn enqueue(&self, method: u32, args: Vec<Arg>) -> Result<ObjectRef> {
+    fn enqueue(&self, method: u32, args: Vec<Arg>, charge: Option<Charge>) -> Result<ObjectRef> {
         let shared = &*self.shared;
         if shared.is_dead() {
             return Ok(ObjectRef::resolved(Err(shared.died_error())));
@@ -156,6 +156,7 @@ impl ActorHandle {
             promise,
             deadline: shared.limits.call_deadline,
             retries_left: shared.limits.max_task_retries,
+            charge,
         };
         if let Err(call) = self.mailbox.post(call) {
             // The scheduler closed the mailbox: the actor died meanwhile.
@@ -209,21 +210,24 @@ impl ActorHandle {
     /// # Ok(()) }
     /// ```
     pub fn call_json(&self, method: &str, args: &str) -> Result<ObjectRef> {
-        self.call_json_with_refs(method, args, &[])
+        self.call_json_with_refs(method, args, &[], None)
     }
 
     /// [`call_json`](ActorHandle::call_json) where `{"$ref": i}` in `args`
-    /// stands for `refs[i]`, as in calls from guests.
+    /// stands for `refs[i]`, as in calls from guests; `charge` (the bytes
+    /// of `args`, charged to the calling guest's program) is held while
+    /// the call is queued.
     pub(crate) fn call_json_with_refs(
         &self,
         method: &str,
         args: &str,
         refs: &[ObjectRef],
+        charge: Option<Charge>,
     ) -> Result<ObjectRef> {
         let method = self.shared.methods.resolve(&self.shared.name, method)?;
         // Read against the signature, so already checked.
         let args = method.args_from_json(args, refs)?;
-        self.enqueue(method.index(), args)
+        self.enqueue(method.index(), args, charge)
     }
 
     /// Kills the actor: running and queued calls, and every later call,

@@ -3,11 +3,13 @@
 //! threads. Above the call layer, below the guest interface (whose
 //! instances hold handles of the actors they spawned).
 
+mod deadlock;
 mod executor;
 mod handle;
 mod program;
 mod shared;
 
+pub(crate) use deadlock::Waiting;
 pub(crate) use executor::Executor;
 pub use handle::{ActorHandle, TypedRef};
 pub(crate) use program::{Program, ProgramSlot};

@@ -7,21 +7,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
+use crate::object_ref::ByteQuota;
 
-/// The actors a program has alive, against its limit.
+/// The actors a program has alive, against its limit, and the bytes its
+/// guests have the host hold.
 #[derive(Debug)]
 pub(crate) struct Program {
     limit: usize,
     live: AtomicUsize,
+    bytes: Arc<ByteQuota>,
 }
 
 impl Program {
-    /// A program that may have `limit` actors spawned by guests alive.
-    pub(crate) fn new(limit: usize) -> Arc<Program> {
+    /// A program that may have `limit` actors spawned by guests alive, and
+    /// `bytes` of puts and queued arguments held.
+    pub(crate) fn new(limit: usize, bytes: usize) -> Arc<Program> {
         Arc::new(Program {
             limit,
             live: AtomicUsize::new(0),
+            bytes: ByteQuota::new(bytes),
         })
+    }
+
+    /// The program's allowance of bytes held in the host.
+    pub(crate) fn bytes(&self) -> &Arc<ByteQuota> {
+        &self.bytes
     }
 
     /// Counts one more actor, unless the program has `limit` already.
@@ -66,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_program_admits_up_to_its_limit_and_again_as_actors_end() {
-        let program = Program::new(2);
+        let program = Program::new(2, 1 << 20);
         let a = program.admit().unwrap();
         let _b = program.admit().unwrap();
         let err = program.admit().unwrap_err();

@@ -28,6 +28,7 @@ pub struct ActorOptions {
     pub(crate) args: Vec<String>,
     pub(crate) max_pending_calls: Option<usize>,
     pub(crate) max_actors: Option<usize>,
+    pub(crate) max_program_bytes: Option<usize>,
     pub(crate) memory_limit: Option<usize>,
     pub(crate) call_deadline: Option<Duration>,
     pub(crate) max_restarts: i64,
@@ -96,6 +97,24 @@ impl ActorOptions {
     /// actors the host spawns: a program's actors share its count.
     pub fn max_actors(mut self, n: usize) -> Self {
         self.max_actors = Some(n);
+        self
+    }
+
+    /// How many bytes this actor's program may have the host hold for it at
+    /// once: the JSON of its guests' `put` values (until the last handle to
+    /// the ref is dropped) and of the arguments of calls they queued (until
+    /// the call starts). Past it, `put` makes a ref that fails and `call`
+    /// fails, both with `overloaded`
+    /// ([`Error::QuotaExceeded`](crate::Error::QuotaExceeded)). Default:
+    /// [`DEFAULT_MAX_PROGRAM_BYTES`](crate::DEFAULT_MAX_PROGRAM_BYTES),
+    /// 256 MiB. Only for actors the host spawns: a program's actors share it.
+    ///
+    /// ```
+    /// let options = wactor::ActorOptions::new().max_program_bytes(64 << 20);
+    /// # let _ = options;
+    /// ```
+    pub fn max_program_bytes(mut self, bytes: usize) -> Self {
+        self.max_program_bytes = Some(bytes);
         self
     }
 

@@ -13,11 +13,11 @@ use crate::actor::{ActorHandle, Limits, Program};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
 use crate::guest::{
-    DEFAULT_MAX_PENDING_CALLS, DEFAULT_MEMORY_LIMIT, InstanceConfig, MAX_NAME_LEN, Role,
-    SpawnRequest, Spawner,
+    DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, InstanceConfig,
+    MAX_NAME_LEN, Role, SpawnRequest, Spawner,
 };
 use crate::ids::ActorId;
-use crate::object_ref::ObjectRef;
+use crate::object_ref::{ByteQuota, Charge, ObjectRef};
 use crate::scheduler::{self, SpawnPlan};
 
 impl ActorComponent {
@@ -149,7 +149,10 @@ impl ActorComponent {
             }
             None => {
                 let limit = options.max_actors.unwrap_or((pool / 2).max(1));
-                (Program::new(limit), None)
+                let bytes = options
+                    .max_program_bytes
+                    .unwrap_or(DEFAULT_MAX_PROGRAM_BYTES);
+                (Program::new(limit, bytes), None)
             }
         };
         let env = GuestEnv::new(own, options.inherited(), program);
@@ -276,10 +279,15 @@ impl Spawner for GuestEnv {
         function: &str,
         args: &str,
         refs: &[ObjectRef],
+        charge: Option<Charge>,
     ) -> Result<ObjectRef> {
         self.component(component)?
             .task_pool()?
-            .call_json_with_refs(function, args, refs)
+            .call_json_with_refs(function, args, refs, charge)
+    }
+
+    fn byte_quota(&self) -> &Arc<ByteQuota> {
+        self.program.bytes()
     }
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::args::Arg;
 use super::method::MethodTable;
 use crate::error::{Error, Result};
-use crate::object_ref::{ObjectRef, Promise};
+use crate::object_ref::{Charge, ObjectRef, Promise};
 use crate::value::json;
 
 /// One call on its way to, or queued at, an actor.
@@ -32,6 +32,10 @@ pub(crate) struct Call {
     /// How many more times the call may be run again if its instance dies
     /// under it and the actor is restarted.
     pub(crate) retries_left: u32,
+    /// The bytes of its arguments, charged to the calling guest's program
+    /// while the call waits in the queue (given back when it starts).
+    #[expect(dead_code, reason = "held for its Drop, which gives the bytes back")]
+    pub(crate) charge: Option<Charge>,
 }
 
 /// A call as bytes can carry it: everything but the promise.
@@ -116,6 +120,7 @@ impl CallEnvelope {
             promise,
             deadline: self.deadline_ms.map(Duration::from_millis),
             retries_left: self.retries,
+            charge: None,
         })
     }
 }

@@ -71,6 +71,8 @@ pub struct Method {
     name: String,
     params: Vec<(String, Type)>,
     result: Option<Type>,
+    /// The handle type in `result` that could not leave the actor, if any.
+    unreturnable: Option<String>,
     is_async: bool,
     index: u32,
 }
@@ -82,10 +84,22 @@ impl Method {
         func: &wasmtime::component::types::ComponentFunc,
         index: u32,
     ) -> Method {
+        let result = func.results().next();
+        let unreturnable = match &result {
+            Some(ty) if ref_param(ty) == Some(RefParam::Own) => None,
+            Some(ty) => first_handle(ty).map(|h| match ty {
+                Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) => {
+                    param_type(&h)
+                }
+                _ => format!("{} inside {}", param_type(&h), wit_type(ty)),
+            }),
+            None => None,
+        };
         Method {
             name,
             params: func.params().map(|(n, t)| (n.to_string(), t)).collect(),
-            result: func.results().next(),
+            result,
+            unreturnable,
             is_async: func.async_(),
             index,
         }
@@ -110,6 +124,13 @@ impl Method {
     /// The result type, if it returns a value.
     pub fn result(&self) -> Option<&Type> {
         self.result.as_ref()
+    }
+
+    /// Whether it can be called from outside its actor: not if its result
+    /// holds a handle other than one top-level `object-ref` (such a call is
+    /// refused with [`Error::UnreturnableResult`]).
+    pub fn is_callable(&self) -> bool {
+        self.unreturnable.is_none()
     }
 
     /// Its position among its component's methods.
@@ -137,7 +158,7 @@ impl Method {
         );
         if let Some(result) = &self.result {
             sig.push_str(" -> ");
-            sig.push_str(&wit_type(result));
+            sig.push_str(&param_type(result));
         }
         sig
     }
@@ -213,6 +234,7 @@ impl Method {
     /// element per parameter. A parameter of type `object-ref` takes
     /// `{"$ref": i}`, meaning `refs[i]`.
     pub(crate) fn args_from_json(&self, text: &str, refs: &[ObjectRef]) -> Result<Vec<Arg>> {
+        self.check_returnable()?;
         let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             self.bad_arguments(format!(
                 "the arguments are not valid JSON ({e}): {}",
@@ -285,8 +307,23 @@ impl Method {
         self.args_from_json(text, &[])
     }
 
+    /// Refuses a method whose result holds a handle that cannot leave the
+    /// actor: run, it would leave that handle in the callee's table (nothing
+    /// could ever release it) and its caller would get nothing usable.
+    pub(crate) fn check_returnable(&self) -> Result<()> {
+        match &self.unreturnable {
+            None => Ok(()),
+            Some(what) => Err(Error::UnreturnableResult {
+                method: self.name.clone(),
+                signature: self.signature(),
+                what: what.clone(),
+            }),
+        }
+    }
+
     /// Checks arguments against the parameters.
     pub(crate) fn check_args(&self, args: &[Arg]) -> Result<()> {
+        self.check_returnable()?;
         if args.len() != self.params.len() {
             return Err(self.wrong_arity(args.len()));
         }
@@ -303,6 +340,29 @@ impl Method {
             checked.map_err(|m| self.wrong_type(param, m))?;
         }
         Ok(())
+    }
+}
+
+/// The first handle type (a resource, future, stream or error context)
+/// anywhere inside `ty`.
+fn first_handle(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
+            Some(ty.clone())
+        }
+        Type::List(l) => first_handle(&l.ty()),
+        Type::FixedLengthList(l) => first_handle(&l.ty()),
+        Type::Map(m) => first_handle(&m.key()).or_else(|| first_handle(&m.value())),
+        Type::Option(o) => first_handle(&o.ty()),
+        Type::Record(r) => r.fields().find_map(|f| first_handle(&f.ty)),
+        Type::Tuple(t) => t.types().find_map(|t| first_handle(&t)),
+        Type::Variant(v) => v.cases().find_map(|c| c.ty.as_ref().and_then(first_handle)),
+        Type::Result(r) => r
+            .ok()
+            .as_ref()
+            .and_then(first_handle)
+            .or_else(|| r.err().as_ref().and_then(first_handle)),
+        _ => None,
     }
 }
 
@@ -461,6 +521,7 @@ mod tests {
                 name: n.to_string(),
                 params: Vec::new(),
                 result: None,
+                unreturnable: None,
                 is_async: false,
                 index: i as u32,
             })

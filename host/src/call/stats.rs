@@ -158,6 +158,16 @@ impl CallCounters {
         }
     }
 
+    /// A number that grows whenever a call starts, ends or is requeued:
+    /// unchanged between two looks means the actor made no progress.
+    pub(crate) fn progress(&self) -> u64 {
+        let s = &self.scheduler.0;
+        [&s.started, &s.finished, &s.failed, &s.requeued]
+            .iter()
+            .map(|c| c.load(Ordering::Acquire))
+            .sum()
+    }
+
     /// Calls running now.
     pub(crate) fn running(&self) -> u64 {
         self.scheduler.0.running()

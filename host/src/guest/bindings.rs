@@ -17,9 +17,9 @@ use wasmtime::component::{Accessor, HasData, Linker, Resource};
 
 use super::capability::EngineKind;
 use super::state::{ActorState, Role, SpawnRequest};
-use crate::actor::ActorHandle;
+use crate::actor::{ActorHandle, Waiting};
 use crate::error::{Error, full_text};
-use crate::object_ref::{ObjectRef, Outcome};
+use crate::object_ref::{Charge, ObjectRef, Stored};
 use crate::value::json;
 
 mod generated {
@@ -28,6 +28,8 @@ mod generated {
         world: "wactor:runtime/actor",
         imports: {
             "wactor:runtime/types.[method]object-ref.get-blocking": async | trappable,
+            "wactor:runtime/types.[method]actor.call": async | trappable,
+            "wactor:runtime/actors.submit": async | trappable,
             default: trappable,
         },
         with: {
@@ -96,14 +98,34 @@ impl From<Error> for types::Error {
     }
 }
 
-/// An outcome as the guest sees it: the value as JSON, or the error; a
+/// A result as the guest sees it: the value as JSON, or the error; a
 /// value whose JSON is over `limit` bytes is refused rather than copied in.
-fn to_guest(outcome: Outcome, limit: usize) -> Result<String, types::Error> {
-    let text = outcome
-        .map(|v| json::to_json(&v).to_string())
-        .map_err(types::Error::from)?;
+fn to_guest(stored: &Stored, limit: usize) -> Result<String, types::Error> {
+    let text = stored.json().map_err(types::Error::from)?;
     check_size(&text, limit).map_err(types::Error::from)?;
     Ok(text)
+}
+
+/// Arguments longer than this are read on tokio's blocking pool, so that
+/// reading them (up to `max_value_size`, tens of milliseconds) holds up
+/// only the calling guest, not the other actors on its worker thread.
+const READ_ASIDE: usize = 64 << 10;
+
+/// Runs `read` (reading a guest's JSON arguments and queuing the call) on
+/// the blocking pool if the arguments are long, else here.
+async fn read_arguments(
+    len: usize,
+    read: impl FnOnce() -> crate::error::Result<ObjectRef> + Send + 'static,
+) -> crate::error::Result<ObjectRef> {
+    if len < READ_ASIDE {
+        return read();
+    }
+    tokio::task::spawn_blocking(read).await.unwrap_or_else(|e| {
+        Err(Error::InvalidValue {
+            reason: format!("reading the arguments failed: {e}"),
+            source: None,
+        })
+    })
 }
 
 /// Refuses JSON text from or for a guest that is over `limit` bytes,
@@ -129,6 +151,15 @@ fn take_refs(
         .into_iter()
         .map(|h| Ok(table.delete(h)?.0))
         .collect()
+}
+
+impl ActorState {
+    /// Charges the JSON `text` a guest hands the host to its program, after
+    /// checking it against the size of one value.
+    fn charge(&self, text: &str) -> crate::error::Result<Charge> {
+        check_size(text, self.me.limits.max_value_size)?;
+        self.spawner.byte_quota().charge(text.len())
+    }
 }
 
 /// Pushes the ref a request produced, or passes its error to the guest.
@@ -180,16 +211,22 @@ impl types::HostObjectRef for ActorState {
                     .into(),
             )));
         }
-        let outcome = match timeout_ms {
-            None => r.await,
+        let stored = match timeout_ms {
+            None => match Waiting::start(&self.me, std::slice::from_ref(&r), 1) {
+                None => r.stored().await,
+                Some(waiting) => waiting
+                    .or_refused(r.stored())
+                    .await
+                    .unwrap_or_else(|e| Stored::Outcome(Err(e))),
+            },
             Some(ms) => {
                 let timeout = Duration::from_millis(ms);
-                tokio::time::timeout(timeout, r)
+                tokio::time::timeout(timeout, r.stored())
                     .await
-                    .unwrap_or(Err(Error::Timeout(timeout)))
+                    .unwrap_or(Stored::Outcome(Err(Error::Timeout(timeout))))
             }
         };
-        Ok(to_guest(outcome, self.me.limits.max_value_size))
+        Ok(to_guest(&stored, self.me.limits.max_value_size))
     }
 
     fn cancel(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<()> {
@@ -208,7 +245,7 @@ impl types::HostActor for ActorState {
         Ok(self.table.get(&this)?.0.name().to_string())
     }
 
-    fn call(
+    async fn call(
         &mut self,
         this: Resource<ActorResource>,
         method: String,
@@ -217,8 +254,15 @@ impl types::HostActor for ActorState {
     ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
         let refs = take_refs(&mut self.table, refs)?;
         let actor = self.table.get(&this)?.0.clone();
-        let called = check_size(&args, self.me.limits.max_value_size)
-            .and_then(|()| actor.call_json_with_refs(&method, &args, &refs));
+        let called = match self.charge(&args) {
+            Err(e) => Err(e),
+            Ok(charge) => {
+                read_arguments(args.len(), move || {
+                    actor.call_json_with_refs(&method, &args, &refs, Some(charge))
+                })
+                .await
+            }
+        };
         push_ref(&mut self.table, called)
     }
 
@@ -265,7 +309,7 @@ impl actors::Host for ActorState {
         })
     }
 
-    fn submit(
+    async fn submit(
         &mut self,
         component: Option<String>,
         function: String,
@@ -273,10 +317,16 @@ impl actors::Host for ActorState {
         refs: Vec<Resource<ObjectRefResource>>,
     ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
         let refs = take_refs(&mut self.table, refs)?;
-        let submitted = check_size(&args, self.me.limits.max_value_size).and_then(|()| {
-            self.spawner
-                .submit(component.as_deref(), &function, &args, &refs)
-        });
+        let spawner = self.spawner.clone();
+        let submitted = match self.charge(&args) {
+            Err(e) => Err(e),
+            Ok(charge) => {
+                read_arguments(args.len(), move || {
+                    spawner.submit(component.as_deref(), &function, &args, &refs, Some(charge))
+                })
+                .await
+            }
+        };
         push_ref(&mut self.table, submitted)
     }
 
@@ -288,20 +338,13 @@ impl actors::Host for ActorState {
     }
 
     fn put(&mut self, value: String) -> wasmtime::Result<Resource<ObjectRefResource>> {
-        // Unparseable JSON is stored as the failure it is, so the mistake
-        // surfaces where the value is used.
-        let parsed = check_size(&value, self.me.limits.max_value_size)
-            .map(|()| serde_json::from_str::<serde_json::Value>(&value));
-        let r = match parsed {
-            Err(too_big) => ObjectRef::resolved(Err(too_big)),
-            Ok(Ok(parsed)) => crate::object_ref::put(json::untyped(&parsed)),
-            Ok(Err(e)) => ObjectRef::resolved(Err(Error::InvalidValue {
-                reason: format!(
-                    "put was given invalid JSON: {}",
-                    crate::value::abbreviate(&value, 200)
-                ),
-                source: Some(std::sync::Arc::new(e)),
-            })),
+        // Kept as the text it came as, charged to the program: nothing is
+        // decoded unless the host itself reads it (then JSON that does not
+        // parse fails where it is used). Over a limit, the ref holds the
+        // refusal.
+        let r = match self.charge(&value) {
+            Ok(charge) => ObjectRef::put_json(value, Some(charge)),
+            Err(refused) => ObjectRef::resolved(Err(refused)),
         };
         Ok(self.table.push(ObjectRefResource(r))?)
     }
@@ -323,16 +366,22 @@ impl<T> awaiting::HostWithStore<T> for Guest {
         accessor: &Accessor<T, Self>,
         this: Resource<ObjectRefResource>,
     ) -> wasmtime::Result<Result<String, types::Error>> {
-        let (r, deadlock, limit) = accessor.with(|mut access| {
+        let (r, me) = accessor.with(|mut access| {
             let state = access.get();
             let r = state.table.get(&this).map(|r| r.0.clone())?;
-            let deadlock = state.me.self_deadlock(&r);
-            wasmtime::Result::<_>::Ok((r, deadlock, state.me.limits.max_value_size))
+            wasmtime::Result::<_>::Ok((r, state.me.clone()))
         })?;
-        if let Some(deadlock) = deadlock {
+        if let Some(deadlock) = me.self_deadlock(&r) {
             return Ok(Err(deadlock.into()));
         }
-        Ok(to_guest(r.await, limit))
+        let stored = match Waiting::start(&me, std::slice::from_ref(&r), 1) {
+            None => r.stored().await,
+            Some(waiting) => waiting
+                .or_refused(r.stored())
+                .await
+                .unwrap_or_else(|e| Stored::Outcome(Err(e))),
+        };
+        Ok(to_guest(&stored, me.limits.max_value_size))
     }
 
     async fn wait(
@@ -341,22 +390,31 @@ impl<T> awaiting::HostWithStore<T> for Guest {
         num_returns: u32,
         timeout_ms: Option<u64>,
     ) -> wasmtime::Result<Result<Vec<u32>, types::Error>> {
-        let refs = accessor.with(|mut access| {
-            let table = &access.get().table;
-            refs.iter()
-                .map(|h| Ok(table.get(h)?.0.clone()))
-                .collect::<wasmtime::Result<Vec<_>>>()
+        let (refs, me) = accessor.with(|mut access| {
+            let state = access.get();
+            let refs = refs
+                .iter()
+                .map(|h| Ok(state.table.get(h)?.0.clone()))
+                .collect::<wasmtime::Result<Vec<_>>>()?;
+            wasmtime::Result::<_>::Ok((refs, state.me.clone()))
         })?;
         let num_returns = num_returns as usize;
         let timeout = timeout_ms.map(Duration::from_millis);
-        Ok(
-            match crate::object_ref::wait(refs.clone(), num_returns, timeout).await {
-                Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)
-                    .into_iter()
-                    .map(|i| i as u32)
-                    .collect()),
-                Err(e) => Err(e.into()),
-            },
-        )
+        let waited = crate::object_ref::wait(refs.clone(), num_returns, timeout);
+        let waiting = match timeout {
+            None if num_returns <= refs.len() => Waiting::start(&me, &refs, num_returns),
+            _ => None,
+        };
+        let waited = match waiting {
+            None => waited.await,
+            Some(waiting) => waiting.or_refused(waited).await.unwrap_or_else(Err),
+        };
+        Ok(match waited {
+            Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)
+                .into_iter()
+                .map(|i| i as u32)
+                .collect()),
+            Err(e) => Err(e.into()),
+        })
     }
 }

@@ -22,7 +22,9 @@ pub use capability::{ActorInfo, Capability, EngineKind};
 pub use dirs::DirAccess;
 pub(crate) use dirs::Preopen;
 pub use output::{GuestOutput, OutputCapture};
-pub use sandbox::{DEFAULT_MAX_PENDING_CALLS, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN};
+pub use sandbox::{
+    DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN,
+};
 pub(crate) use sandbox::{SharedBudget, default_max_memory};
 pub use state::ActorState;
 pub(crate) use state::{InstanceConfig, Role, SpawnRequest, Spawner};

@@ -15,6 +15,11 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 512 << 20;
 /// each, so a caller that never awaits cannot grow the host without bound.
 pub const DEFAULT_MAX_PENDING_CALLS: usize = 100_000;
 
+/// The default [`ActorOptions::max_program_bytes`](crate::ActorOptions::max_program_bytes):
+/// bytes of `put` values and queued call arguments a program's guests may
+/// have the host hold at once, charged at their JSON size. 256 MiB.
+pub const DEFAULT_MAX_PROGRAM_BYTES: usize = 256 << 20;
+
 /// The longest actor name, in bytes: names are copied into every error
 /// and every labelled line of output.
 pub const MAX_NAME_LEN: usize = 256;

@@ -15,7 +15,7 @@ use crate::actor::{ActorHandle, ActorShared};
 use crate::call::Mailbox;
 use crate::error::Result;
 use crate::ids::ActorId;
-use crate::object_ref::ObjectRef;
+use crate::object_ref::{ByteQuota, Charge, ObjectRef};
 
 /// What kind of code runs in an instance; decides what may block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,11 @@ pub(crate) trait Spawner: Send + Sync {
         function: &str,
         args: &str,
         refs: &[ObjectRef],
+        charge: Option<Charge>,
     ) -> Result<ObjectRef>;
+
+    /// The allowance of bytes held in the host of the guest's program.
+    fn byte_quota(&self) -> &Arc<ByteQuota>;
 }
 
 /// Everything each instance of one actor starts from.

@@ -20,13 +20,14 @@
 //!
 //! This layer knows values and errors, nothing of actors but their id.
 
+mod quota;
 mod slot;
 mod wait;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,7 @@ use wasmtime::component::Val;
 use crate::error::{DeathCause, Error, Result};
 use crate::ids::ActorId;
 
+pub(crate) use quota::{ByteQuota, Charge};
 pub(crate) use wait::ready_indices;
 pub use wait::{wait, wait_blocking};
 
@@ -47,6 +49,51 @@ pub struct ObjectRefResource(pub(crate) ObjectRef);
 
 /// What a call produced: the method's value, or why there is none.
 pub type Outcome = Result<Val>;
+
+/// What a ref's slot holds: an outcome, or a guest's `put` kept as the JSON
+/// text it came as. A JSON tree of small values takes ~20 times the bytes
+/// of its text, so a put is decoded only if the host itself reads it; a
+/// guest reading it gets the text back, and nothing is decoded at all.
+#[derive(Clone)]
+pub(crate) enum Stored {
+    Outcome(Outcome),
+    Json(Arc<PutJson>),
+}
+
+/// A guest's `put` value, with the bytes it is charged to its program.
+pub(crate) struct PutJson {
+    text: Box<str>,
+    _charge: Option<Charge>,
+}
+
+impl Stored {
+    /// The outcome, decoding a put's JSON (without a signature, so as
+    /// `docs/values.md` says untyped JSON reads).
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            Stored::Outcome(outcome) => outcome,
+            Stored::Json(put) => match serde_json::from_str::<serde_json::Value>(&put.text) {
+                Ok(json) => Ok(crate::value::json::untyped(&json)),
+                Err(e) => Err(Error::InvalidValue {
+                    reason: format!(
+                        "put was given invalid JSON: {}",
+                        crate::value::abbreviate(&put.text, 200)
+                    ),
+                    source: Some(Arc::new(e)),
+                }),
+            },
+        }
+    }
+
+    /// The value as JSON text, as a guest receives it.
+    pub(crate) fn json(&self) -> Result<String> {
+        match self {
+            Stored::Outcome(Ok(value)) => Ok(crate::value::json::to_json(value).to_string()),
+            Stored::Outcome(Err(e)) => Err(e.clone()),
+            Stored::Json(put) => Ok(put.text.to_string()),
+        }
+    }
+}
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -72,16 +119,24 @@ pub struct ObjectRef {
 
 struct RefInner {
     id: u64,
-    slot: slot::Slot<Outcome>,
-    /// For a call: the actor it is queued on, and whether it has started
-    /// there (used to refuse waits that would deadlock).
+    slot: slot::Slot<Stored>,
+    /// For a call: the actor it is queued on, and how far it got there
+    /// (used to find waits that would deadlock).
     call: Option<CallMark>,
 }
 
 struct CallMark {
     actor: ActorId,
-    started: AtomicBool,
+    /// `QUEUED`, `STARTED` or `HANDED_OFF`.
+    state: AtomicU8,
 }
+
+/// The call has not started.
+const QUEUED: u8 = 0;
+/// The call is running (or was, and went back to the queue for a retry).
+const STARTED: u8 = 1;
+/// The call returned another ref: its result no longer depends on its actor.
+const HANDED_OFF: u8 = 2;
 
 impl Clone for ObjectRef {
     fn clone(&self) -> Self {
@@ -112,7 +167,7 @@ impl ObjectRef {
                 Some(name),
                 Some(CallMark {
                     actor: id,
-                    started: AtomicBool::new(false),
+                    state: AtomicU8::new(QUEUED),
                 }),
             ),
             None => (None, None),
@@ -139,11 +194,35 @@ impl ObjectRef {
         ObjectRef {
             inner: Arc::new(RefInner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-                slot: slot::Slot::ready(outcome),
+                slot: slot::Slot::ready(Stored::Outcome(outcome)),
                 call: None,
             }),
             wait_key: None,
         }
+    }
+
+    /// A guest's `put`: `text` kept as it is, `charge` held until the last
+    /// handle goes.
+    pub(crate) fn put_json(text: String, charge: Option<Charge>) -> ObjectRef {
+        ObjectRef {
+            inner: Arc::new(RefInner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                slot: slot::Slot::ready(Stored::Json(Arc::new(PutJson {
+                    text: text.into_boxed_str(),
+                    _charge: charge,
+                }))),
+                call: None,
+            }),
+            wait_key: None,
+        }
+    }
+
+    /// Waits for what the slot holds, without decoding a put.
+    pub(crate) fn stored(mut self) -> impl Future<Output = Stored> + Send {
+        std::future::poll_fn(move |cx| {
+            let this = &mut self;
+            this.inner.slot.poll(&mut this.wait_key, cx.waker())
+        })
     }
 
     /// A number that identifies this ref's result within the process.
@@ -154,10 +233,22 @@ impl ObjectRef {
     /// The actor this ref's call is queued on, while it has not started.
     pub(crate) fn queued_on(&self) -> Option<ActorId> {
         match &self.inner.call {
-            Some(mark) if !mark.started.load(Ordering::Acquire) && !self.is_ready() => {
+            Some(mark) if mark.state.load(Ordering::Acquire) == QUEUED && !self.is_ready() => {
                 Some(mark.actor)
             }
             _ => None,
+        }
+    }
+
+    /// The actor whose progress this ref waits for, and whether its call
+    /// has started there: the one its call is queued or running on, until
+    /// it resolves or the call hands its result off to another ref.
+    pub(crate) fn computed_by(&self) -> Option<(ActorId, bool)> {
+        let mark = self.inner.call.as_ref()?;
+        match mark.state.load(Ordering::Acquire) {
+            HANDED_OFF => None,
+            _ if self.is_ready() => None,
+            state => Some((mark.actor, state == STARTED)),
         }
     }
 
@@ -168,7 +259,7 @@ impl ObjectRef {
 
     /// The result if it is there, without waiting.
     pub fn try_get(&self) -> Option<Outcome> {
-        self.inner.slot.try_get()
+        self.inner.slot.try_get().map(Stored::outcome)
     }
 
     /// Blocks the current thread until the result is there, or until
@@ -192,7 +283,7 @@ impl ObjectRef {
     pub fn get(&self, timeout: Option<Duration>) -> Result<Val> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         match self.inner.slot.wait_until(deadline) {
-            Some(outcome) => outcome,
+            Some(stored) => stored.outcome(),
             None => Err(Error::Timeout(timeout.unwrap_or_default())),
         }
     }
@@ -217,12 +308,12 @@ impl ObjectRef {
     /// # Ok(()) }
     /// ```
     pub fn cancel(&self) {
-        self.inner.slot.fill(Err(Error::Cancelled));
+        self.inner.slot.fill(Stored::Outcome(Err(Error::Cancelled)));
     }
 
     /// Resolves the ref with `error` unless it is resolved already.
     pub(crate) fn fail(&self, error: Error) {
-        self.inner.slot.fill(Err(error));
+        self.inner.slot.fill(Stored::Outcome(Err(error)));
     }
 
     /// Whether the result is there; if not, registers `waker` under `key`.
@@ -244,10 +335,10 @@ impl ObjectRef {
 
 impl std::fmt::Debug for ObjectRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.try_get() {
+        let state = match self.inner.slot.try_get() {
             None => "pending",
-            Some(Ok(_)) => "ready",
-            Some(Err(_)) => "failed",
+            Some(Stored::Outcome(Err(_))) => "failed",
+            Some(_) => "ready",
         };
         write!(f, "ObjectRef({}, {state})", self.inner.id)
     }
@@ -258,7 +349,10 @@ impl Future for ObjectRef {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         let this = self.get_mut();
-        this.inner.slot.poll(&mut this.wait_key, cx.waker())
+        this.inner
+            .slot
+            .poll(&mut this.wait_key, cx.waker())
+            .map(Stored::outcome)
     }
 }
 
@@ -280,8 +374,12 @@ impl Promise {
 
     /// Records that the call has started running.
     pub(crate) fn mark_started(&self) {
+        self.mark(STARTED);
+    }
+
+    fn mark(&self, state: u8) {
         if let Some(mark) = self.inner.as_ref().and_then(|i| i.call.as_ref()) {
-            mark.started.store(true, Ordering::Release);
+            mark.state.store(state, Ordering::Release);
         }
     }
 
@@ -293,9 +391,13 @@ impl Promise {
 
     /// Stores `outcome` and wakes every waiter. Has no effect if the ref was
     /// already resolved.
-    pub(crate) fn resolve(mut self, outcome: Outcome) {
+    pub(crate) fn resolve(self, outcome: Outcome) {
+        self.resolve_stored(Stored::Outcome(outcome));
+    }
+
+    fn resolve_stored(mut self, stored: Stored) {
         if let Some(inner) = self.inner.take() {
-            inner.slot.fill(outcome);
+            inner.slot.fill(stored);
         }
     }
 
@@ -303,20 +405,21 @@ impl Promise {
     /// method that returned a ref resolves its caller's ref to that ref's
     /// value). No task waits for it: the source's slot holds the promise.
     pub(crate) fn forward(self, source: &ObjectRef) {
+        self.mark(HANDED_OFF);
         source
             .inner
             .slot
-            .then(move |outcome| self.resolve(outcome.clone()));
+            .then(move |stored| self.resolve_stored(stored.clone()));
     }
 }
 
 impl Drop for Promise {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
-            inner.slot.fill(Err(Error::ActorDied {
+            inner.slot.fill(Stored::Outcome(Err(Error::ActorDied {
                 actor: self.actor.as_deref().unwrap_or("(none)").to_string(),
                 cause: DeathCause::Shutdown,
-            }));
+            })));
         }
     }
 }

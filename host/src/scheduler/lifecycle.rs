@@ -73,6 +73,9 @@ pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Ve
         promise,
         deadline,
         retries_left,
+        // Running, the arguments are the callee's to hold: the caller's
+        // program gets its bytes back.
+        charge: _,
     } = call;
     if promise.is_settled() {
         actor.counters.skipped(1);
@@ -155,6 +158,7 @@ impl Started {
                 promise,
                 deadline,
                 retries_left: retries_left - 1,
+                charge: None,
             };
             match mailbox.post(call) {
                 Ok(()) => return,

@@ -62,6 +62,7 @@ fn call(actor: &ActorShared, method: &str, deadline: Option<Duration>) -> (Objec
         promise,
         deadline,
         retries_left: actor.limits.max_task_retries,
+        charge: None,
     };
     (r, call)
 }
@@ -243,6 +244,7 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
         promise,
         deadline: Some(Duration::from_millis(1500)),
         retries_left: 2,
+        charge: None,
     };
     let (envelope, promise) = sent.seal(&a.methods);
     // What crosses the wire is plain JSON, and comes back the same.

@@ -14,6 +14,10 @@ fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+fn text_of(e: wactor_guest::Error) -> String {
+    e.to_string()
+}
+
 fn block(r: ObjectRef) -> Result<String, String> {
     let r = wactor_guest::ObjectRef::from_raw(r);
     r.get_blocking::<serde_json::Value>(None)
@@ -38,6 +42,8 @@ thread_local! {
     static STASH: std::cell::RefCell<Option<wactor_guest::ObjectRef>> =
         const { std::cell::RefCell::new(None) };
     static SPAWNED: std::cell::RefCell<Vec<Actor>> = const { std::cell::RefCell::new(Vec::new()) };
+    static PUTS: std::cell::RefCell<Vec<wactor_guest::ObjectRef>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 struct Faulty;
@@ -246,6 +252,64 @@ impl Guest for Faulty {
         victim.kill();
         let r = victim.call("echo", ("too late", 0)).map_err(text)?;
         r.get::<String>().await.map_err(text)
+    }
+
+    async fn tangle() -> Result<String, String> {
+        let looped = Actor::current().call("echo", ("looped", 0)).map_err(text)?;
+        let other = Actor::spawn(wactor_guest::Options::new().max_concurrency(1)).map_err(text)?;
+        let via = other
+            .call_with_refs("await-ref", (serde_json::json!({"$ref": 0}),), vec![looped])
+            .map_err(text)?;
+        let value: serde_json::Value = via.get().await.map_err(text)?;
+        Ok(value.to_string())
+    }
+
+    async fn hoard_puts(count: u32, bytes: u32) -> Result<u32, String> {
+        let text = "x".repeat(bytes as usize);
+        for i in 0..count {
+            let r = wactor_guest::ObjectRef::put(&text).map_err(text_of)?;
+            // A refused put is a ref that holds the refusal.
+            if let Err(e) = r.get::<serde_json::Value>().await {
+                return Err(format!("after {i} puts: {e}"));
+            }
+            PUTS.with(|p| p.borrow_mut().push(r));
+        }
+        Ok(count)
+    }
+
+    fn drop_puts() {
+        PUTS.with(|p| p.borrow_mut().clear());
+    }
+
+    fn flood_calls(count: u32, bytes: u32) -> Result<u32, String> {
+        let text = "x".repeat(bytes as usize);
+        let child =
+            Actor::spawn(wactor_guest::Options::new().max_concurrency(1)).map_err(text_of)?;
+        for i in 0..count {
+            if let Err(e) = child.call("echo", (&text, 2000)) {
+                return Err(format!("after {i} calls: {e}"));
+            }
+        }
+        Ok(count)
+    }
+
+    async fn await_ref(r: ObjectRef) -> Result<String, String> {
+        let value: serde_json::Value = wactor_guest::ObjectRef::from_raw(r)
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(value.to_string())
+    }
+
+    fn hand_out_self() -> ActorHandle {
+        Actor::current().into_raw()
+    }
+
+    fn refs_in_a_list(n: u32) -> Vec<ObjectRef> {
+        (0..n)
+            .filter_map(|i| wactor_guest::ObjectRef::put(&i).ok())
+            .map(wactor_guest::ObjectRef::into_raw)
+            .collect()
     }
 
     fn stash(r: ObjectRef) {

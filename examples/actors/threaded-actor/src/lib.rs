@@ -46,6 +46,24 @@ impl Guest for ThreadedActor {
         r.get_blocking(None).map_err(|e| e.to_string())
     }
 
+    fn wait_for(r: ObjectRef) -> Result<u32, String> {
+        wactor_guest::ObjectRef::from_raw(r)
+            .get_blocking(None)
+            .map_err(|e| e.to_string())
+    }
+
+    fn tangle() -> Result<u32, String> {
+        let text = |e: wactor_guest::Error| e.to_string();
+        let looped = wactor_guest::Actor::current()
+            .call("work", (7, 0))
+            .map_err(text)?;
+        let other = wactor_guest::Actor::spawn(wactor_guest::Options::new()).map_err(text)?;
+        let via = other
+            .call_with_refs("wait-for", (serde_json::json!({"$ref": 0}),), vec![looped])
+            .map_err(text)?;
+        via.get_blocking(None).map_err(text)
+    }
+
     fn work(id: u32, millis: u64) -> u32 {
         println!("started {id}");
         sleep(Duration::from_millis(millis));

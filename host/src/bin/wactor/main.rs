@@ -233,7 +233,11 @@ fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
         kind.default_max_concurrency()
     );
     for method in component.methods() {
-        let _ = writeln!(text, "  {}: {}", method.name(), method.signature());
+        let _ = write!(text, "  {}: {}", method.name(), method.signature());
+        if !method.is_callable() {
+            text.push_str(" (not callable: it returns a handle that cannot leave the actor)");
+        }
+        text.push('\n');
     }
     text.push_str("imports:\n");
     for import in component.imports() {

@@ -1,0 +1,315 @@
+//! Deadlocks across actors: a wait-for graph of the waits guests make.
+//!
+//! A call that waits holds its slot (an async actor's `max_concurrency`, a
+//! threaded actor's instance) for as long as it waits. So when every slot of
+//! actor A is held by a call waiting on B, and every slot of B by a call
+//! waiting on a call queued behind A, nothing can ever move: Ray hangs
+//! there. We refuse the newest of those waits with `would-block`, naming the
+//! cycle, so its call can go on (and usually end, freeing its slot).
+//!
+//! **What is recorded.** Only waits that could last forever: `awaiting.get`,
+//! `awaiting.wait` and `get-blocking` without a timeout, on a ref that is
+//! not ready. A wait with a timeout ends by itself, and a call that sleeps or
+//! computes is not waiting, so an actor with either is never part of a
+//! deadlock.
+//!
+//! **When an actor is stuck.** It has at least as many recorded waits as
+//! running calls (every running call waits), and none of its waits can be
+//! satisfied unless a stuck actor moves: the refs it waits for are calls
+//! running on stuck actors, or queued on stuck actors whose slots are all
+//! taken (a ref's call depends on its actor until it resolves or hands its
+//! result off to another ref). The stuck set is the greatest such set,
+//! found by removing actors that can move until none is left to remove; any
+//! cycle in it is a deadlock. The host cannot tell which of an async
+//! actor's calls made a wait (the component model does not say), hence the
+//! counting.
+//!
+//! **Why a second look.** The counters and the graph are read without
+//! stopping the actors, so a call that has just ended may still count as
+//! running. A deadlock is only reported when the same wait is the newest of
+//! a cycle on two scans one period apart and no actor of the cycle started
+//! or ended a call in between: a real deadlock stays, a race does not. With
+//! a period of 200 ms a deadlock is refused within half a second.
+//!
+//! **What it may get wrong.** A call of an async actor that waits on two
+//! refs at once (two concurrent `get`s) counts as two waiting calls; if
+//! another call of that actor computes without finishing across both scans
+//! while the rest is stuck, the newest wait is refused though the computing
+//! call might have freed a slot later.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::ActorShared;
+use crate::error::Error;
+use crate::ids::ActorId;
+use crate::object_ref::ObjectRef;
+
+/// How often the graph is scanned while any wait is recorded.
+const SCAN_PERIOD: Duration = Duration::from_millis(200);
+
+/// The process's graph: refs and actors are process-wide, and so are waits.
+static GRAPH: LazyLock<WaitGraph> = LazyLock::new(WaitGraph::default);
+
+/// A recorded wait, taken out of the graph when dropped (the wait ended, or
+/// its future was dropped).
+pub(crate) struct Waiting {
+    actor: ActorId,
+    seq: u64,
+    /// Resolves with the error if the wait is refused as a deadlock.
+    refused: oneshot::Receiver<Error>,
+}
+
+impl Waiting {
+    /// Records that `actor`'s guest waits, with no timeout, until `needed`
+    /// of `refs` are ready. `None` if that is already so.
+    pub(crate) fn start(
+        actor: &Arc<ActorShared>,
+        refs: &[ObjectRef],
+        needed: usize,
+    ) -> Option<Waiting> {
+        if refs.iter().filter(|r| r.is_ready()).count() >= needed {
+            return None;
+        }
+        Some(GRAPH.record(actor, refs, needed))
+    }
+
+    /// Runs `wait` until it ends, or until this wait is refused as part of
+    /// a deadlock; then the error says which.
+    pub(crate) async fn or_refused<T>(mut self, wait: impl Future<Output = T>) -> Result<T, Error> {
+        tokio::select! {
+            biased;
+            done = wait => Ok(done),
+            Ok(error) = &mut self.refused => Err(error),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        GRAPH.forget(self.actor, self.seq);
+    }
+}
+
+#[derive(Default)]
+struct WaitGraph {
+    state: Mutex<Graph>,
+    /// Wakes the scanning thread when the first wait is recorded.
+    work: Condvar,
+}
+
+#[derive(Default)]
+struct Graph {
+    next_seq: u64,
+    actors: HashMap<ActorId, ActorWaits>,
+    /// The newest wait of the cycle the last scan found, and the actors'
+    /// progress then.
+    suspect: Option<(u64, u64)>,
+    scanning: bool,
+}
+
+struct ActorWaits {
+    actor: Arc<ActorShared>,
+    waits: HashMap<u64, Wait>,
+}
+
+struct Wait {
+    refs: Vec<ObjectRef>,
+    needed: usize,
+    refuse: Option<oneshot::Sender<Error>>,
+}
+
+impl WaitGraph {
+    fn lock(&self) -> MutexGuard<'_, Graph> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, actor: &Arc<ActorShared>, refs: &[ObjectRef], needed: usize) -> Waiting {
+        let (refuse, refused) = oneshot::channel();
+        let mut graph = self.lock();
+        graph.next_seq += 1;
+        let seq = graph.next_seq;
+        graph
+            .actors
+            .entry(actor.id)
+            .or_insert_with(|| ActorWaits {
+                actor: actor.clone(),
+                waits: HashMap::new(),
+            })
+            .waits
+            .insert(
+                seq,
+                Wait {
+                    refs: refs.to_vec(),
+                    needed,
+                    refuse: Some(refuse),
+                },
+            );
+        if !graph.scanning {
+            graph.scanning = true;
+            if std::thread::Builder::new()
+                .name("wactor-deadlocks".into())
+                .spawn(|| GRAPH.scan_forever())
+                .is_err()
+            {
+                // Without the thread, deadlocks go undetected but nothing
+                // else changes; try again with the next wait.
+                graph.scanning = false;
+                tracing::warn!("cannot start the deadlock detector's thread");
+            }
+        }
+        drop(graph);
+        self.work.notify_one();
+        Waiting {
+            actor: actor.id,
+            seq,
+            refused,
+        }
+    }
+
+    fn forget(&self, actor: ActorId, seq: u64) {
+        let mut graph = self.lock();
+        if let Some(entry) = graph.actors.get_mut(&actor) {
+            entry.waits.remove(&seq);
+            if entry.waits.is_empty() {
+                graph.actors.remove(&actor);
+            }
+        }
+    }
+
+    fn scan_forever(&self) {
+        let mut graph = self.lock();
+        loop {
+            while graph.actors.is_empty() {
+                graph.suspect = None;
+                graph = self.work.wait(graph).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(graph);
+            std::thread::sleep(SCAN_PERIOD);
+            graph = self.lock();
+            graph.scan();
+        }
+    }
+}
+
+impl Graph {
+    /// One look: refuses the newest wait of a cycle seen twice unchanged.
+    fn scan(&mut self) {
+        let stuck = self.stuck();
+        let Some(cycle) = self.cycle(&stuck) else {
+            self.suspect = None;
+            return;
+        };
+        let progress: u64 = cycle
+            .iter()
+            .map(|id| self.actors[id].actor.counters.progress())
+            .sum();
+        let newest = cycle
+            .iter()
+            .flat_map(|id| self.actors[id].waits.keys().copied())
+            .max()
+            .expect("every actor in the graph waits");
+        if self.suspect != Some((newest, progress)) {
+            self.suspect = Some((newest, progress));
+            return;
+        }
+        self.suspect = None;
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(cycle.first())
+            .map(|id| &*self.actors[id].actor.name)
+            .collect();
+        let error = Error::WouldBlock {
+            reason: format!(
+                "deadlock: {} (every max_concurrency slot of each is taken by a call waiting \
+                 on the next); this wait, the newest, is refused. Raise max_concurrency, or \
+                 wait with a timeout",
+                names.join(" waits on ")
+            ),
+        };
+        tracing::warn!(target: "wactor::deadlock", cycle = %names.join(" -> "), "refusing the newest wait of a deadlock");
+        if let Some(wait) = self
+            .actors
+            .values_mut()
+            .find_map(|a| a.waits.get_mut(&newest))
+            && let Some(refuse) = wait.refuse.take()
+        {
+            let _ = refuse.send(error);
+        }
+    }
+
+    /// The actors whose running calls cannot move: every one waits, and
+    /// only on calls of such actors that cannot end either (running there,
+    /// or queued there with every slot taken).
+    fn stuck(&self) -> HashSet<ActorId> {
+        let mut stuck: HashSet<ActorId> = self
+            .actors
+            .iter()
+            .filter(|(_, a)| {
+                let running = a.actor.counters.running();
+                running >= 1
+                    && a.waits.len() as u64 >= running
+                    && a.waits.values().all(|w| w.refuse.is_some())
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        loop {
+            let moving: Vec<ActorId> = stuck
+                .iter()
+                .filter(|id| !self.waits_only_on(id, &stuck))
+                .copied()
+                .collect();
+            if moving.is_empty() {
+                return stuck;
+            }
+            for id in moving {
+                stuck.remove(&id);
+            }
+        }
+    }
+
+    /// Whether no wait of `id` can end unless an actor of `stuck` moves.
+    fn waits_only_on(&self, id: &ActorId, stuck: &HashSet<ActorId>) -> bool {
+        self.actors[id].waits.values().all(|w| {
+            let can_move = w.refs.iter().filter(|r| !self.held(r, stuck)).count();
+            can_move < w.needed
+        })
+    }
+
+    /// Whether `r` cannot resolve while the `stuck` actors stay stuck: its
+    /// call runs on one of them, or is queued on one with no free slot.
+    fn held(&self, r: &ObjectRef, stuck: &HashSet<ActorId>) -> bool {
+        match r.computed_by() {
+            Some((by, started)) if stuck.contains(&by) => {
+                let actor = &self.actors[&by].actor;
+                started || actor.counters.running() >= actor.limits.max_concurrency as u64
+            }
+            _ => false,
+        }
+    }
+
+    /// A cycle of waits among `stuck` actors, in order, if there is one.
+    fn cycle(&self, stuck: &HashSet<ActorId>) -> Option<Vec<ActorId>> {
+        let mut path: Vec<ActorId> = vec![*stuck.iter().min()?];
+        loop {
+            let here = *path.last().expect("the path starts with one actor");
+            // Each stuck actor waits on some stuck actor: follow its newest
+            // wait's first such ref.
+            let waits = &self.actors[&here].waits;
+            let newest = waits.keys().max().expect("a stuck actor waits");
+            let next = waits[newest]
+                .refs
+                .iter()
+                .find(|r| self.held(r, stuck))
+                .and_then(ObjectRef::computed_by)?
+                .0;
+            if let Some(start) = path.iter().position(|id| *id == next) {
+                return Some(path.split_off(start));
+            }
+            path.push(next);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Bytes a program holds in the host: its `put` values and the arguments
+//! of its queued calls, charged at their encoded (JSON) size.
+//!
+//! A guest can make the host keep data without bound in two ways that no
+//! instance limit sees: refs to `put` values it never drops, and calls it
+//! queues without awaiting. Each is charged to the guest's program when
+//! made and given back when the host lets go of the bytes (the last handle
+//! to the ref is dropped; the call starts), so a guest past its quota gets
+//! `overloaded` and the host is unharmed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Result};
+
+/// A program's allowance of bytes held in the host.
+#[derive(Debug)]
+pub(crate) struct ByteQuota {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl ByteQuota {
+    /// An allowance of `limit` bytes.
+    pub(crate) fn new(limit: usize) -> Arc<ByteQuota> {
+        Arc::new(ByteQuota {
+            limit,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Takes `bytes` from the allowance until the [`Charge`] is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::QuotaExceeded`] if they do not fit.
+    pub(crate) fn charge(self: &Arc<Self>, bytes: usize) -> Result<Charge> {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.limit)
+            })
+            .map_err(|_| Error::QuotaExceeded {
+                what: "bytes held by this program's puts and queued call arguments",
+                limit: self.limit,
+                raise_with: "ActorOptions::max_program_bytes, or wactor run --max-program-bytes",
+            })?;
+        Ok(Charge {
+            quota: self.clone(),
+            bytes,
+        })
+    }
+
+    /// Bytes held now.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Bytes taken from a [`ByteQuota`], given back on drop.
+#[derive(Debug)]
+pub(crate) struct Charge {
+    quota: Arc<ByteQuota>,
+    bytes: usize,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.quota.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_fit_up_to_the_limit_and_come_back_when_dropped() {
+        let quota = ByteQuota::new(100);
+        let a = quota.charge(60).unwrap();
+        let err = quota.charge(41).unwrap_err();
+        assert!(
+            matches!(err, Error::QuotaExceeded { limit: 100, .. }),
+            "{err:?}"
+        );
+        let b = quota.charge(40).unwrap();
+        assert_eq!(quota.used(), 100);
+        drop(a);
+        assert_eq!(quota.used(), 40);
+        drop(b);
+        assert_eq!(quota.used(), 0);
+        assert!(quota.charge(usize::MAX).is_err(), "no overflow");
+    }
+}
