@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests in `all/`.
+//! Helpers shared by the integration tests in `all/` and `hostile/`.
 
 use std::time::Duration;
 
@@ -38,3 +38,15 @@ pub fn peak_overlap(lines: &[String], start: &str, end: &str) -> usize {
 /// assert what ran concurrently from what the guest observed, and use time
 /// only as a sanity check that nothing hung.
 pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// This process's resident memory now, in KiB (Linux; 0 elsewhere).
+pub fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

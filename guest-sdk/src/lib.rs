@@ -7,7 +7,7 @@
 //! package my:greeter;
 //!
 //! world greeter {
-//!     include wactor:runtime/actor@0.2.0;
+//!     include wactor:runtime/actor@0.3.0;
 //!     // `async func`: calls interleave on one instance (an async actor).
 //!     export greet: async func(name: string, delay-ms: u64) -> string;
 //! }

@@ -136,6 +136,9 @@ impl ObjectRef {
 pub struct Options {
     name: Option<String>,
     max_concurrency: Option<u32>,
+    max_pending_calls: Option<u32>,
+    memory_limit: Option<u64>,
+    call_deadline_ms: Option<u64>,
 }
 
 impl Options {
@@ -153,6 +156,28 @@ impl Options {
     /// Calls at once (async actor) or instances (threaded actor).
     pub fn max_concurrency(mut self, n: u32) -> Self {
         self.max_concurrency = Some(n);
+        self
+    }
+
+    /// Calls that may wait in the actor's queue before calls are refused
+    /// with `overloaded`. At most this actor's own limit.
+    pub fn max_pending_calls(mut self, n: u32) -> Self {
+        self.max_pending_calls = Some(n);
+        self
+    }
+
+    /// Bytes of linear memory and tables each of the actor's instances may
+    /// grow to. At most this actor's own limit.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// How long one call of the actor may run before it fails with
+    /// `timeout` (and the actor is retired). At most this actor's own
+    /// deadline, if it has one.
+    pub fn call_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.call_deadline_ms = Some(u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX));
         self
     }
 }
@@ -173,6 +198,9 @@ impl Actor {
         let options = types::ActorOptions {
             name: options.name,
             max_concurrency: options.max_concurrency,
+            max_pending_calls: options.max_pending_calls,
+            memory_limit: options.memory_limit,
+            call_deadline_ms: options.call_deadline_ms,
         };
         Ok(Actor(actors::spawn(name, &options)?))
     }

@@ -82,7 +82,7 @@ fn inspect_prints_the_kind_and_every_signature() {
         stdout.contains("  divide: func(a: s64, b: s64) -> result<s64, string>"),
         "{stdout}"
     );
-    assert!(stdout.contains("wactor:runtime/time@0.2.0"), "{stdout}");
+    assert!(stdout.contains("wactor:runtime/time@0.3.0"), "{stdout}");
 
     let out = wactor(&["inspect", wactor_examples::THREADED_ACTOR]);
     assert!(text(&out.stdout).contains("threaded actor (default max_concurrency 1)"));
@@ -526,4 +526,39 @@ fn limits_can_be_set_from_the_command_line() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("memory limit"), "{stderr}");
+
+    let hoard = |flag: &str, mib: &str| {
+        let out = wactor(&[
+            "run",
+            wactor_examples::FAULTY,
+            "--invoke",
+            "hoard-puts(100, 2097152)",
+            flag,
+            mib,
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        text(&out.stderr)
+    };
+    let stderr = hoard("--max-program-bytes", "5");
+    assert!(stderr.contains("after 2 puts"), "{stderr}");
+    assert!(stderr.contains("the limit is 5242880"), "{stderr}");
+    let stderr = hoard("--max-value-size", "1");
+    assert!(stderr.contains("after 0 puts"), "{stderr}");
+    assert!(
+        stderr.contains("bytes in one value: the limit is 1048576"),
+        "{stderr}"
+    );
+
+    for flags in [["--max-actors", "3"], ["--max-instances", "7"]] {
+        let mut args = vec!["run", wactor_examples::FAULTY, "--invoke", "spawn-many(10)"];
+        args.extend(flags);
+        let out = wactor(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        // A pool of 7 leaves a program half of it: 3.
+        assert!(
+            stderr.contains("too many actors alive in this program: the limit is 3"),
+            "{flags:?}: {stderr}"
+        );
+    }
 }

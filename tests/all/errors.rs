@@ -755,4 +755,69 @@ async fn queued_arguments_count_against_the_program_until_their_call_starts() {
     assert!(why.starts_with("after 8 calls: "), "{why}");
     assert!(why.contains("queued call arguments"), "{why}");
     assert!(actor.death_cause().is_none());
+    // Charged as they are held, decoded: many small calls cost far more
+    // than their JSON (about 15 bytes each), so 1 MiB holds few thousand.
+    let small = load(&rt, "faulty")
+        .spawn(ActorOptions::new().max_program_bytes(1 << 20))
+        .unwrap();
+    let why = failure_text(small.call("flood-calls", (100_000u32, 1u32)).unwrap().await);
+    let calls: usize = why
+        .strip_prefix("after ")
+        .and_then(|rest| rest.split_once(' '))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{why}"));
+    assert!((1000..20_000).contains(&calls), "{why}");
+    assert!(why.contains("queued call arguments"), "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_may_lower_its_childrens_limits_but_never_raise_them() {
+    let rt = runtime();
+    let parent = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .memory_limit(64 << 20)
+                .call_deadline(Duration::from_secs(10)),
+        )
+        .unwrap();
+    let spawn = |pending: Option<u32>, memory: Option<u64>, deadline: Option<u64>, call: &str| {
+        let (method, args) = call.split_once(' ').unwrap();
+        parent
+            .call(
+                "spawn-limited",
+                (
+                    pending,
+                    memory,
+                    deadline,
+                    method.to_string(),
+                    args.to_string(),
+                ),
+            )
+            .unwrap()
+    };
+    // Above the parent's own limits: refused, naming the option.
+    let why = failure_text(spawn(None, Some(128 << 20), None, "hoard [1]").await);
+    assert!(
+        why.contains("invalid option `memory-limit`: 134217728 is more than the spawning actor's own 67108864"),
+        "{why}"
+    );
+    let why = failure_text(spawn(Some(200_000), None, None, "hoard [1]").await);
+    assert!(
+        why.contains("invalid option `max-pending-calls`: 200000 is more than"),
+        "{why}"
+    );
+    let why = failure_text(spawn(None, None, Some(20_000), "hoard [1]").await);
+    assert!(
+        why.contains("invalid option `call-deadline-ms`: 20000 is more than"),
+        "{why}"
+    );
+    // Lowered limits hold in the child.
+    let why = failure_text(spawn(None, Some(16 << 20), None, "hoard [32]").await);
+    assert!(why.contains("memory limit"), "{why}");
+    let why = failure_text(spawn(None, None, Some(100), "spin [3000]").await);
+    assert!(why.contains("timed out"), "{why}");
+    // Within the limits, the child serves.
+    let fine = spawn(Some(10), Some(32 << 20), Some(5_000), "hoard [1]").await;
+    assert_eq!(fine.unwrap(), Val::String("1".into()));
+    assert!(parent.death_cause().is_none());
 }

@@ -145,6 +145,8 @@ fn only_object_refs_pass_where_an_object_ref_is_expected() {
     // `inspect` names each resource parameter's type.
     let peek = faulty.method("peek").unwrap().signature();
     assert_eq!(peek, "func(r: borrow<object-ref>) -> bool");
+    let adopt = faulty.method("adopt").unwrap().signature();
+    assert_eq!(adopt, "func(a: actor) -> string");
     let block = faulty.method("block-on-ref").unwrap().signature();
     assert_eq!(block, "async func(r: object-ref) -> result<string, string>");
     // The actor is unharmed.
@@ -164,7 +166,7 @@ fn a_method_returning_a_handle_that_cannot_leave_its_actor_is_refused_before_it_
     let faulty = load(&rt, "faulty");
     let actor = faulty.spawn(ActorOptions::new()).unwrap();
     for (method, what) in [
-        ("hand-out-self", "returns own<resource>,"),
+        ("hand-out-self", "returns actor,"),
         (
             "refs-in-a-list",
             "returns object-ref inside list<own<resource>>",
@@ -198,9 +200,7 @@ fn a_method_returning_a_handle_that_cannot_leave_its_actor_is_refused_before_it_
         .unwrap_err();
     let text = seen.to_string();
     assert!(
-        text.contains(
-            "invalid request: `hand-out-self` (func() -> own<resource>) cannot be called"
-        ),
+        text.contains("invalid request: `hand-out-self` (func() -> actor) cannot be called"),
         "{text}"
     );
     assert!(
@@ -208,7 +208,7 @@ fn a_method_returning_a_handle_that_cannot_leave_its_actor_is_refused_before_it_
             .method("hand-out-self")
             .unwrap()
             .signature()
-            .ends_with("-> own<resource>")
+            .ends_with("-> actor")
     );
     assert!(actor.death_cause().is_none());
 }

@@ -16,7 +16,13 @@ from wit_world.imports import actors, types
 
 class Run(exports.Run):
     def run(self) -> None:
-        options = types.ActorOptions(name="counter", max_concurrency=None)
+        options = types.ActorOptions(
+            name="counter",
+            max_concurrency=None,
+            max_pending_calls=None,
+            memory_limit=None,
+            call_deadline_ms=None,
+        )
         counter = actors.spawn("counter", options)
         refs = [counter.call("add", json.dumps([n]), []) for n in (1, 2, 3)]
         # A driver is sync code: it blocks on its refs, like `ray.get`.

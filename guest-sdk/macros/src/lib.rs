@@ -14,11 +14,11 @@ const WACTOR_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit");
 /// bindings `wactor-guest` generated for it, so a guest's types and theirs
 /// are one and the same.
 const WITH: &str = r#"
-    "wactor:runtime/types@0.2.0": ::wactor_guest::types,
-    "wactor:runtime/time@0.2.0": ::wactor_guest::time,
-    "wactor:runtime/logging@0.2.0": ::wactor_guest::logging,
-    "wactor:runtime/actors@0.2.0": ::wactor_guest::actors,
-    "wactor:runtime/awaiting@0.2.0": ::wactor_guest::awaiting,
+    "wactor:runtime/types@0.3.0": ::wactor_guest::types,
+    "wactor:runtime/time@0.3.0": ::wactor_guest::time,
+    "wactor:runtime/logging@0.3.0": ::wactor_guest::logging,
+    "wactor:runtime/actors@0.3.0": ::wactor_guest::actors,
+    "wactor:runtime/awaiting@0.3.0": ::wactor_guest::awaiting,
 "#;
 
 /// Generates the bindings of an actor's WIT world, with the `wactor:runtime`
@@ -67,7 +67,7 @@ pub fn runtime_bindings(_input: TokenStream) -> TokenStream {
     format!(
         r#"::wit_bindgen::generate!({{
             path: {wit},
-            world: "wactor:runtime/actor@0.2.0",
+            world: "wactor:runtime/actor@0.3.0",
         }});"#
     )
     .parse()

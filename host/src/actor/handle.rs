@@ -227,6 +227,16 @@ impl ActorHandle {
         let method = self.shared.methods.resolve(&self.shared.name, method)?;
         // Read against the signature, so already checked.
         let args = method.args_from_json(args, refs)?;
+        let charge = match charge {
+            // Queued, the arguments take what they take decoded (often
+            // many times their JSON): that is what the program is charged.
+            Some(mut charge) => {
+                let held = crate::call::footprint(&args);
+                charge.grow(held.saturating_sub(charge.bytes()))?;
+                Some(charge)
+            }
+            None => None,
+        };
         self.enqueue(method.index(), args, charge)
     }
 

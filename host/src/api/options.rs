@@ -133,7 +133,8 @@ impl ActorOptions {
     /// actor is retired
     /// ([`DeathCause::DeadlineExceeded`](crate::DeathCause::DeadlineExceeded)): its other running and queued calls
     /// fail with [`Error::ActorDied`](crate::Error::ActorDied). Time spent
-    /// queued does not count.
+    /// queued does not count. Actors its guest spawns get the same deadline
+    /// (or a shorter one they ask for).
     pub fn call_deadline(mut self, deadline: Duration) -> Self {
         self.call_deadline = Some(deadline);
         self
@@ -226,9 +227,10 @@ impl ActorOptions {
 
     /// What an actor spawned by this one gets of these options: the
     /// components, directories, environment, output streams and data, and
-    /// the memory limit and queue limit, so a guest cannot get more by
-    /// spawning. Names, concurrency, deadlines, restarts and arguments are
-    /// the spawner's to choose anew.
+    /// the memory limit, queue limit and call deadline (which a guest may
+    /// lower in its `actor-options`, never raise), so a guest cannot get
+    /// more by spawning. Names, concurrency, restarts and arguments are the
+    /// spawner's to choose anew.
     pub(crate) fn inherited(&self) -> ActorOptions {
         ActorOptions {
             stdout: self.stdout.clone(),
@@ -239,6 +241,7 @@ impl ActorOptions {
             data: self.data.clone(),
             memory_limit: self.memory_limit,
             max_pending_calls: self.max_pending_calls,
+            call_deadline: self.call_deadline,
             ..ActorOptions::default()
         }
     }

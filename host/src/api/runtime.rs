@@ -44,8 +44,10 @@ pub struct RuntimeBuilder {
     capabilities: Capabilities,
 }
 
-/// The default [`RuntimeBuilder::max_value_size`]: 16 MiB.
-const DEFAULT_MAX_VALUE_SIZE: usize = 16 << 20;
+/// The default [`RuntimeBuilder::max_value_size`]: 4 MiB. A call's
+/// arguments are held decoded, as wasmtime `Val`s, which for a list of
+/// small items take up to ~40 times the JSON's bytes while they are read.
+const DEFAULT_MAX_VALUE_SIZE: usize = 4 << 20;
 
 /// The default [`RuntimeBuilder::max_component_size`]: 256 MiB (a Python
 /// component is about 18 MiB).
@@ -128,7 +130,7 @@ impl RuntimeBuilder {
     }
 
     /// The most bytes of JSON one value may have between a guest and the
-    /// host (default 16 MiB): the arguments of a guest's `actor.call` or
+    /// host (default 4 MiB): the arguments of a guest's `actor.call` or
     /// `submit`, a `put`, a result a guest gets. A larger one is refused
     /// before any work is done on it, with
     /// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded) (in the guest,

@@ -217,6 +217,25 @@ fn check_name(name: &str) -> Result<()> {
     })
 }
 
+/// `asked` if it is no more than `most`, the spawner's own limit: a guest
+/// cannot give its children more than it has.
+fn at_most<T: PartialOrd + std::fmt::Display>(
+    option: &'static str,
+    asked: T,
+    most: T,
+) -> Result<T> {
+    if asked > most {
+        return Err(Error::InvalidOption {
+            option,
+            reason: format!(
+                "{asked} is more than the spawning actor's own {most}: a guest may lower the \
+                 limits of the actors it spawns, never raise them"
+            ),
+        });
+    }
+    Ok(asked)
+}
+
 /// The [`Spawner`] of one actor's instances.
 pub(crate) struct GuestEnv {
     own: OwnComponent,
@@ -268,6 +287,27 @@ impl Spawner for GuestEnv {
         }
         if let Some(n) = request.max_concurrency {
             options = options.max_concurrency(n as usize);
+        }
+        // Limits a guest may lower for its children, never raise.
+        let mine = &self.children;
+        if let Some(n) = request.max_pending_calls {
+            let most = mine.max_pending_calls.unwrap_or(DEFAULT_MAX_PENDING_CALLS);
+            options.max_pending_calls = Some(at_most("max-pending-calls", n as usize, most)?);
+        }
+        if let Some(bytes) = request.memory_limit {
+            let most = mine.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT);
+            let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+            options.memory_limit = Some(at_most("memory-limit", bytes, most)?);
+        }
+        if let Some(ms) = request.call_deadline_ms {
+            let ms = match mine.call_deadline {
+                Some(most) => {
+                    let most = u64::try_from(most.as_millis()).unwrap_or(u64::MAX);
+                    at_most("call-deadline-ms", ms, most)?
+                }
+                None => ms,
+            };
+            options.call_deadline = Some(std::time::Duration::from_millis(ms));
         }
         let own = OwnComponent::Strong(chosen.clone());
         chosen.spawn_with(options, chosen.role(), own, Some(self.program.clone()))

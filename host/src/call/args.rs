@@ -266,6 +266,16 @@ impl FromVal for () {
     }
 }
 
+/// Roughly the bytes `args` take in memory, decoded.
+pub(crate) fn footprint(args: &[Arg]) -> usize {
+    args.iter()
+        .map(|arg| match arg {
+            Arg::Val(v) => crate::value::footprint(v),
+            Arg::Ref(_) => std::mem::size_of::<Arg>(),
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

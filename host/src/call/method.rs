@@ -73,6 +73,8 @@ pub struct Method {
     result: Option<Type>,
     /// The handle type in `result` that could not leave the actor, if any.
     unreturnable: Option<String>,
+    /// Each parameter's type as WIT writes it, then the result's.
+    shown: Vec<String>,
     is_async: bool,
     index: u32,
 }
@@ -83,23 +85,32 @@ impl Method {
         name: String,
         func: &wasmtime::component::types::ComponentFunc,
         index: u32,
+        names: &ResourceNames,
     ) -> Method {
         let result = func.results().next();
         let unreturnable = match &result {
             Some(ty) if ref_param(ty) == Some(RefParam::Own) => None,
             Some(ty) => first_handle(ty).map(|h| match ty {
                 Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) => {
-                    param_type(&h)
+                    names.show(&h)
                 }
-                _ => format!("{} inside {}", param_type(&h), wit_type(ty)),
+                _ => format!("{} inside {}", names.show(&h), wit_type(ty)),
             }),
             None => None,
         };
+        let params: Vec<(String, Type)> = func.params().map(|(n, t)| (n.to_string(), t)).collect();
+        let shown = params
+            .iter()
+            .map(|(_, t)| t)
+            .chain(&result)
+            .map(|t| names.show(t))
+            .collect();
         Method {
             name,
-            params: func.params().map(|(n, t)| (n.to_string(), t)).collect(),
+            params,
             result,
             unreturnable,
+            shown,
             is_async: func.async_(),
             index,
         }
@@ -149,16 +160,17 @@ impl Method {
         let params: Vec<_> = self
             .params
             .iter()
-            .map(|(n, t)| format!("{n}: {}", param_type(t)))
+            .zip(&self.shown)
+            .map(|((n, _), t)| format!("{n}: {t}"))
             .collect();
         let mut sig = format!(
             "{}func({})",
             if self.is_async { "async " } else { "" },
             params.join(", ")
         );
-        if let Some(result) = &self.result {
+        if let Some(result) = self.result.as_ref().and(self.shown.last()) {
             sig.push_str(" -> ");
-            sig.push_str(&param_type(result));
+            sig.push_str(result);
         }
         sig
     }
@@ -260,7 +272,7 @@ impl Method {
                     let expected = format!(
                         "{} (a resource other than object-ref, which cannot be passed between \
                          actors)",
-                        wit_type(ty)
+                        self.shown[i]
                     );
                     return Err(self.wrong_json(param, item, expected));
                 }
@@ -334,12 +346,39 @@ impl Method {
                 (Arg::Ref(_), _) => Err(Mismatch {
                     at: String::new(),
                     got: "an object-ref".into(),
-                    expected: param_type(ty),
+                    expected: self.shown[i].clone(),
                 }),
             };
             checked.map_err(|m| self.wrong_type(param, m))?;
         }
         Ok(())
+    }
+}
+
+/// The WIT names of resource types the host defines, to show them in
+/// signatures; a guest's own resources show as `own<resource>`.
+#[derive(Debug)]
+pub(crate) struct ResourceNames(Vec<(ResourceType, &'static str)>);
+
+impl ResourceNames {
+    pub(crate) fn new(names: Vec<(ResourceType, &'static str)>) -> Self {
+        ResourceNames(names)
+    }
+
+    fn name(&self, r: &ResourceType) -> Option<&'static str> {
+        self.0.iter().find(|(t, _)| t == r).map(|(_, n)| *n)
+    }
+
+    /// `ty` as WIT writes it, naming known resources.
+    fn show(&self, ty: &Type) -> String {
+        match ty {
+            // An `own` handle is written without `own<>` in WIT.
+            Type::Own(r) => self.name(r).map_or_else(|| wit_type(ty), str::to_string),
+            Type::Borrow(r) => self
+                .name(r)
+                .map_or_else(|| wit_type(ty), |n| format!("borrow<{n}>")),
+            _ => wit_type(ty),
+        }
     }
 }
 
@@ -385,15 +424,6 @@ fn ref_param(ty: &Type) -> Option<RefParam> {
         Type::Own(r) if *r == object_ref => Some(RefParam::Own),
         Type::Borrow(r) if *r == object_ref => Some(RefParam::Borrow),
         _ => None,
-    }
-}
-
-/// A parameter's WIT type, with ObjectRefs named as such.
-fn param_type(ty: &Type) -> String {
-    match ref_param(ty) {
-        Some(RefParam::Own) => "object-ref".into(),
-        Some(RefParam::Borrow) => "borrow<object-ref>".into(),
-        None => wit_type(ty),
     }
 }
 
@@ -522,6 +552,7 @@ mod tests {
                 params: Vec::new(),
                 result: None,
                 unreturnable: None,
+                shown: Vec::new(),
                 is_async: false,
                 index: i as u32,
             })

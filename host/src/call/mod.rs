@@ -13,12 +13,13 @@ mod mailbox;
 mod method;
 mod stats;
 
+pub(crate) use args::footprint;
 pub use args::{Arg, FromVal, IntoArg, IntoArgs, IntoVal};
 pub(crate) use envelope::Call;
 #[cfg(test)]
 pub(crate) use envelope::CallEnvelope;
 pub(crate) use mailbox::{LocalMailbox, Mailbox};
 pub use method::{ActorKind, Method};
-pub(crate) use method::{MethodTable, RefParam};
+pub(crate) use method::{MethodTable, RefParam, ResourceNames};
 pub use stats::ActorStats;
 pub(crate) use stats::CallCounters;

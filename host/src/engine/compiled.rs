@@ -174,9 +174,10 @@ fn read_methods(
 ) -> std::result::Result<(Vec<Method>, Vec<ComponentExportIndex>), String> {
     let mut methods = Vec::new();
     let mut exports = Vec::new();
+    let names = crate::guest::host_resource_names();
     let mut add = |name: String, func: &wasmtime::component::types::ComponentFunc, export| {
         let index = u32::try_from(methods.len()).map_err(|_| "too many exports".to_string())?;
-        methods.push(Method::new(name, func, index));
+        methods.push(Method::new(name, func, index, &names));
         exports.push(export);
         Ok::<_, String>(())
     };

@@ -51,6 +51,16 @@ pub use crate::object_ref::ObjectRefResource;
 #[allow(unreachable_pub)]
 pub struct ActorResource(ActorHandle);
 
+/// The host's resource types and their WIT names, so that signatures
+/// (`wactor inspect`, errors) name them: `own<actor>`, not `own<resource>`.
+pub(crate) fn host_resource_names() -> crate::call::ResourceNames {
+    use wasmtime::component::ResourceType;
+    crate::call::ResourceNames::new(vec![
+        (ResourceType::host::<ObjectRefResource>(), "object-ref"),
+        (ResourceType::host::<ActorResource>(), "actor"),
+    ])
+}
+
 /// How generated bindings reach an instance's [`ActorState`].
 struct Guest;
 
@@ -111,6 +121,14 @@ fn to_guest(stored: &Stored, limit: usize) -> Result<String, types::Error> {
 /// only the calling guest, not the other actors on its worker thread.
 const READ_ASIDE: usize = 64 << 10;
 
+/// Long arguments read at once, process-wide: one per core. Reading takes
+/// memory many times the JSON's size for a moment, so many guests sending
+/// long arguments together wait their turn rather than add it all up.
+static READING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    tokio::sync::Semaphore::new(cores)
+});
+
 /// Runs `read` (reading a guest's JSON arguments and queuing the call) on
 /// the blocking pool if the arguments are long, else here.
 async fn read_arguments(
@@ -120,6 +138,8 @@ async fn read_arguments(
     if len < READ_ASIDE {
         return read();
     }
+    // The semaphore is never closed, so a permit always comes.
+    let _turn = READING.acquire().await;
     tokio::task::spawn_blocking(read).await.unwrap_or_else(|e| {
         Err(Error::InvalidValue {
             reason: format!("reading the arguments failed: {e}"),
@@ -302,6 +322,9 @@ impl actors::Host for ActorState {
         let request = SpawnRequest {
             name: options.name,
             max_concurrency: options.max_concurrency,
+            max_pending_calls: options.max_pending_calls,
+            memory_limit: options.memory_limit,
+            call_deadline_ms: options.call_deadline_ms,
         };
         Ok(match self.spawner.spawn(component.as_deref(), request) {
             Ok(actor) => Ok(self.table.push(ActorResource(actor))?),

@@ -34,6 +34,9 @@ pub(crate) enum Role {
 pub(crate) struct SpawnRequest {
     pub(crate) name: Option<String>,
     pub(crate) max_concurrency: Option<u32>,
+    pub(crate) max_pending_calls: Option<u32>,
+    pub(crate) memory_limit: Option<u64>,
+    pub(crate) call_deadline_ms: Option<u64>,
 }
 
 /// What a guest may ask of the runtime beyond its own instance: actors of

@@ -64,6 +64,26 @@ pub(crate) struct Charge {
     bytes: usize,
 }
 
+impl Charge {
+    /// Takes `more` bytes from the same allowance, for as long as this
+    /// charge is held.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::QuotaExceeded`] if they do not fit; the charge is as it was.
+    pub(crate) fn grow(&mut self, more: usize) -> Result<()> {
+        let extra = self.quota.charge(more)?;
+        self.bytes += extra.bytes;
+        std::mem::forget(extra);
+        Ok(())
+    }
+
+    /// The bytes it holds.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 impl Drop for Charge {
     fn drop(&mut self) {
         self.quota.used.fetch_sub(self.bytes, Ordering::AcqRel);
@@ -88,6 +108,12 @@ mod tests {
         drop(a);
         assert_eq!(quota.used(), 40);
         drop(b);
+        assert_eq!(quota.used(), 0);
+        let mut c = quota.charge(10).unwrap();
+        c.grow(80).unwrap();
+        assert!(c.grow(11).is_err());
+        assert_eq!((c.bytes(), quota.used()), (90, 90));
+        drop(c);
         assert_eq!(quota.used(), 0);
         assert!(quota.charge(usize::MAX).is_err(), "no overflow");
     }

@@ -302,9 +302,56 @@ pub(crate) fn typecheck(value: &Val, ty: &Type) -> std::result::Result<(), Misma
     }
 }
 
+/// Roughly the bytes `value` takes in memory: each `Val` node, and the heap
+/// behind its strings, lists and boxes (an allocation counted at its
+/// length, rounded up to the 16 bytes an allocator hands out at least).
+pub(crate) fn footprint(value: &Val) -> usize {
+    fn heap(bytes: usize) -> usize {
+        if bytes == 0 {
+            0
+        } else {
+            bytes.div_ceil(16) * 16
+        }
+    }
+    fn boxed(v: &Option<Box<Val>>) -> usize {
+        v.as_deref().map_or(0, footprint)
+    }
+    let node = std::mem::size_of::<Val>();
+    node + match value {
+        Val::String(s) | Val::Enum(s) => heap(s.len()),
+        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => {
+            items.iter().map(footprint).sum::<usize>()
+        }
+        Val::Map(pairs) => pairs.iter().map(|(k, v)| footprint(k) + footprint(v)).sum(),
+        Val::Record(fields) => fields
+            .iter()
+            .map(|(name, v)| std::mem::size_of::<String>() + heap(name.len()) + footprint(v))
+            .sum(),
+        Val::Variant(case, payload) => heap(case.len()) + boxed(payload),
+        Val::Option(payload) => boxed(payload),
+        Val::Result(Ok(payload) | Err(payload)) => boxed(payload),
+        Val::Flags(names) => names
+            .iter()
+            .map(|n| std::mem::size_of::<String>() + heap(n.len()))
+            .sum(),
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_footprint_counts_every_node_and_its_heap() {
+        let node = std::mem::size_of::<Val>();
+        assert_eq!(footprint(&Val::U8(1)), node);
+        assert_eq!(footprint(&Val::String("a".into())), node + 16);
+        let list = Val::List(vec![Val::String("a".into()); 1000]);
+        assert_eq!(footprint(&list), node + 1000 * (node + 16));
+        // Far more than the JSON's 4 bytes an item: what a quota must see.
+        assert!(footprint(&list) > 1000 * 4 * 10);
+    }
 
     #[test]
     fn abbreviating_never_splits_a_character() {

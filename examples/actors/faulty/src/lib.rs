@@ -285,12 +285,40 @@ impl Guest for Faulty {
         let text = "x".repeat(bytes as usize);
         let child =
             Actor::spawn(wactor_guest::Options::new().max_concurrency(1)).map_err(text_of)?;
-        for i in 0..count {
-            if let Err(e) = child.call("echo", (&text, 2000)) {
-                return Err(format!("after {i} calls: {e}"));
-            }
+        let flooded = (0..count).try_for_each(|i| match child.call("echo", (&text, 2000)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("after {i} calls: {e}")),
+        });
+        child.kill();
+        flooded.map(|()| count)
+    }
+
+    async fn spawn_limited(
+        max_pending_calls: Option<u32>,
+        memory_limit: Option<u64>,
+        call_deadline_ms: Option<u64>,
+        method: String,
+        args: String,
+    ) -> Result<String, String> {
+        let mut options = wactor_guest::Options::new();
+        if let Some(n) = max_pending_calls {
+            options = options.max_pending_calls(n);
         }
-        Ok(count)
+        if let Some(bytes) = memory_limit {
+            options = options.memory_limit(bytes);
+        }
+        if let Some(ms) = call_deadline_ms {
+            options = options.call_deadline(Duration::from_millis(ms));
+        }
+        let child = Actor::spawn(options).map_err(text)?;
+        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
+        let value: serde_json::Value = child
+            .call(&method, args)
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(value.to_string())
     }
 
     async fn await_ref(r: ObjectRef) -> Result<String, String> {

@@ -134,6 +134,26 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     max_pending_calls: Option<usize>,
 
+    /// How many actors a program's guests may have alive at once. Default:
+    /// half of `--max-instances`.
+    #[arg(long, value_name = "N")]
+    max_actors: Option<usize>,
+
+    /// How many MiB of `put` values and queued call arguments a program's
+    /// guests may have the host hold at once. Default 256.
+    #[arg(long, value_name = "MIB")]
+    max_program_bytes: Option<usize>,
+
+    /// The most MiB of JSON in one value a guest sends or receives (call
+    /// arguments, a `put`, a result). Default 16.
+    #[arg(long, value_name = "MIB")]
+    max_value_size: Option<usize>,
+
+    /// How many instances the runtime may have alive at once (every actor
+    /// holds at least one). Default 1000.
+    #[arg(long, value_name = "N")]
+    max_instances: Option<u32>,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -208,15 +228,20 @@ async fn run_program(
     }
 }
 
-fn load(
-    path: &PathBuf,
-    time_slice_ms: u64,
-    max_memory_mib: Option<usize>,
-) -> anyhow::Result<(Runtime, ActorComponent)> {
-    let slice = (time_slice_ms > 0).then(|| Duration::from_millis(time_slice_ms));
-    let mut builder = Runtime::builder().time_slice(slice);
-    if let Some(mib) = max_memory_mib {
-        builder = builder.max_memory(mib.saturating_mul(1 << 20));
+fn load(path: &PathBuf, args: Option<&RunArgs>) -> anyhow::Result<(Runtime, ActorComponent)> {
+    let mut builder = Runtime::builder();
+    if let Some(args) = args {
+        let ms = args.time_slice_ms;
+        builder = builder.time_slice((ms > 0).then(|| Duration::from_millis(ms)));
+        if let Some(mib) = args.max_memory {
+            builder = builder.max_memory(mib.saturating_mul(1 << 20));
+        }
+        if let Some(mib) = args.max_value_size {
+            builder = builder.max_value_size(mib.saturating_mul(1 << 20));
+        }
+        if let Some(n) = args.max_instances {
+            builder = builder.max_instances(n);
+        }
     }
     let runtime = builder.build()?;
     let component = runtime.load(path)?;
@@ -225,7 +250,7 @@ fn load(
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
-    let (_runtime, component) = load(path, 0, None)?;
+    let (_runtime, component) = load(path, None)?;
     let kind = component.kind();
     let mut text = format!(
         "{}: {kind} (default max_concurrency {})\nmethods:\n",
@@ -299,6 +324,12 @@ fn with_capabilities(mut options: ActorOptions, args: &RunArgs) -> ActorOptions 
     if let Some(n) = args.max_pending_calls {
         options = options.max_pending_calls(n);
     }
+    if let Some(n) = args.max_actors {
+        options = options.max_actors(n);
+    }
+    if let Some(mib) = args.max_program_bytes {
+        options = options.max_program_bytes(mib.saturating_mul(1 << 20));
+    }
     for (host, guest, access) in &args.dirs {
         options = options.preopen_dir(host.clone(), guest.clone(), *access);
     }
@@ -323,7 +354,7 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component, args.time_slice_ms, args.max_memory)?;
+    let (runtime, component) = load(&args.component, Some(&args))?;
     let Some(invoke) = args.invoke.as_deref() else {
         return run_program(&runtime, &component, &args).await;
     };
