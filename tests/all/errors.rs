@@ -728,7 +728,7 @@ async fn a_program_holds_no_more_put_bytes_than_its_quota_and_gets_them_back() {
     let why = failure_text(hoard().await);
     assert!(why.starts_with("after 7 puts: "), "{why}");
     assert!(
-        why.contains("too many bytes held by this program's puts and queued call arguments: the limit is 8388608"),
+        why.contains("too many bytes held by this program's puts, queued call arguments and results: the limit is 8388608"),
         "{why}"
     );
     assert!(why.contains("max_program_bytes"), "{why}");
@@ -820,4 +820,24 @@ async fn a_guest_may_lower_its_childrens_limits_but_never_raise_them() {
     let fine = spawn(Some(10), Some(32 << 20), Some(5_000), "hoard [1]").await;
     assert_eq!(fine.unwrap(), Val::String("1".into()));
     assert!(parent.death_cause().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_a_program_keeps_count_against_it_until_it_drops_them() {
+    let rt = runtime();
+    let actor = load(&rt, "faulty")
+        .spawn(ActorOptions::new().max_program_bytes(100 << 20))
+        .unwrap();
+    // A 1 MiB `list<u8>` is 1 Mi values in the host, tens of MiB.
+    let each = std::mem::size_of::<Val>() << 20;
+    let fit = (100 << 20) / each;
+    let hoard = || actor.call("hoard-results", (100u32, 1u32)).unwrap();
+    let why = failure_text(hoard().await);
+    assert!(why.starts_with(&format!("after {fit} results: ")), "{why}");
+    assert!(why.contains("queued call arguments and results"), "{why}");
+    // Dropped, they give their bytes back.
+    actor.call("drop-puts", ()).unwrap().await.unwrap();
+    let why = failure_text(hoard().await);
+    assert!(why.starts_with(&format!("after {fit} results: ")), "{why}");
+    assert!(actor.death_cause().is_none());
 }

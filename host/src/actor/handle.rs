@@ -149,7 +149,10 @@ impl ActorHandle {
                 actor: shared.name.to_string(),
                 limit,
             })?;
-        let (object_ref, promise) = ObjectRef::pending(Some((shared.id, shared.name.clone())));
+        let (object_ref, mut promise) = ObjectRef::pending(Some((shared.id, shared.name.clone())));
+        if let Some(charge) = &charge {
+            promise.charge_value_to(charge.quota().clone());
+        }
         let call = Call {
             method,
             args,

@@ -58,6 +58,9 @@ pub type Outcome = Result<Val>;
 pub(crate) enum Stored {
     Outcome(Outcome),
     Json(Arc<PutJson>),
+    /// A call's value, charged to the program of the guest that made the
+    /// call for as long as the ref holds it.
+    Held(Arc<(Val, Charge)>),
 }
 
 /// A guest's `put` value, with the bytes it is charged to its program.
@@ -72,6 +75,7 @@ impl Stored {
     pub(crate) fn outcome(self) -> Outcome {
         match self {
             Stored::Outcome(outcome) => outcome,
+            Stored::Held(held) => Ok(held.0.clone()),
             Stored::Json(put) => match serde_json::from_str::<serde_json::Value>(&put.text) {
                 Ok(json) => Ok(crate::value::json::untyped(&json)),
                 Err(e) => Err(Error::InvalidValue {
@@ -89,6 +93,7 @@ impl Stored {
     pub(crate) fn json(&self) -> Result<String> {
         match self {
             Stored::Outcome(Ok(value)) => Ok(crate::value::json::to_json(value).to_string()),
+            Stored::Held(held) => Ok(crate::value::json::to_json(&held.0).to_string()),
             Stored::Outcome(Err(e)) => Err(e.clone()),
             Stored::Json(put) => Ok(put.text.to_string()),
         }
@@ -185,6 +190,7 @@ impl ObjectRef {
             Promise {
                 inner: Some(inner),
                 actor: name,
+                quota: None,
             },
         )
     }
@@ -361,6 +367,9 @@ impl Future for ObjectRef {
 pub(crate) struct Promise {
     inner: Option<Arc<RefInner>>,
     actor: Option<Arc<str>>,
+    /// The allowance the call's value is charged to while the ref holds it
+    /// (the calling guest's program), if any.
+    quota: Option<Arc<ByteQuota>>,
 }
 
 impl Promise {
@@ -391,8 +400,22 @@ impl Promise {
 
     /// Stores `outcome` and wakes every waiter. Has no effect if the ref was
     /// already resolved.
-    pub(crate) fn resolve(self, outcome: Outcome) {
-        self.resolve_stored(Stored::Outcome(outcome));
+    pub(crate) fn resolve(mut self, outcome: Outcome) {
+        let stored = match (self.quota.take(), outcome) {
+            (Some(quota), Ok(value)) => match quota.charge(crate::value::footprint(&value)) {
+                Ok(charge) => Stored::Held(Arc::new((value, charge))),
+                Err(refused) => Stored::Outcome(Err(refused)),
+            },
+            (_, outcome) => Stored::Outcome(outcome),
+        };
+        self.resolve_stored(stored);
+    }
+
+    /// Charges the value the call resolves with to `quota`, for as long as
+    /// the ref holds it; a value that does not fit resolves the ref with
+    /// [`Error::QuotaExceeded`] instead.
+    pub(crate) fn charge_value_to(&mut self, quota: Arc<ByteQuota>) {
+        self.quota = Some(quota);
     }
 
     fn resolve_stored(mut self, stored: Stored) {

@@ -1,12 +1,15 @@
-//! Bytes a program holds in the host: its `put` values and the arguments
-//! of its queued calls, charged at their encoded (JSON) size.
+//! Bytes a program holds in the host: its `put` values, the arguments of
+//! its queued calls and the values of its calls, charged at what they take
+//! (a put's JSON text; arguments and values decoded).
 //!
-//! A guest can make the host keep data without bound in two ways that no
-//! instance limit sees: refs to `put` values it never drops, and calls it
-//! queues without awaiting. Each is charged to the guest's program when
-//! made and given back when the host lets go of the bytes (the last handle
-//! to the ref is dropped; the call starts), so a guest past its quota gets
-//! `overloaded` and the host is unharmed.
+//! A guest can make the host keep data without bound in three ways that no
+//! instance limit sees: refs to `put` values it never drops, calls it
+//! queues without awaiting, and refs to results it never drops (a small
+//! `list<u8>` in a callee's memory is 32 bytes an item as host values).
+//! Each is charged to the guest's program when made and given back when
+//! the host lets go of the bytes (the last handle to the ref is dropped;
+//! the call starts), so a guest past its quota gets `overloaded` and the
+//! host is unharmed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,7 +43,7 @@ impl ByteQuota {
                 used.checked_add(bytes).filter(|&total| total <= self.limit)
             })
             .map_err(|_| Error::QuotaExceeded {
-                what: "bytes held by this program's puts and queued call arguments",
+                what: "bytes held by this program's puts, queued call arguments and results",
                 limit: self.limit,
                 raise_with: "ActorOptions::max_program_bytes, or wactor run --max-program-bytes",
             })?;
@@ -76,6 +79,11 @@ impl Charge {
         self.bytes += extra.bytes;
         std::mem::forget(extra);
         Ok(())
+    }
+
+    /// The allowance it is taken from.
+    pub(crate) fn quota(&self) -> &Arc<ByteQuota> {
+        &self.quota
     }
 
     /// The bytes it holds.

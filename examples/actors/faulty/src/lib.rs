@@ -321,6 +321,22 @@ impl Guest for Faulty {
         Ok(value.to_string())
     }
 
+    async fn hoard_results(count: u32, mebibytes: u32) -> Result<u32, String> {
+        let child = Actor::spawn(wactor_guest::Options::new()).map_err(text_of)?;
+        for i in 0..count {
+            let r = child.call("bulk", (mebibytes,)).map_err(text_of)?;
+            if let Err(e) = r.get::<serde_json::Value>().await {
+                return Err(format!("after {i} results: {e}"));
+            }
+            PUTS.with(|p| p.borrow_mut().push(r));
+        }
+        Ok(count)
+    }
+
+    fn bulk(mebibytes: u32) -> Vec<u8> {
+        vec![7; mebibytes as usize * 1024 * 1024]
+    }
+
     async fn await_ref(r: ObjectRef) -> Result<String, String> {
         let value: serde_json::Value = wactor_guest::ObjectRef::from_raw(r)
             .get()
