@@ -83,6 +83,15 @@ fn inspect_prints_the_kind_and_every_signature() {
         "{stdout}"
     );
     assert!(stdout.contains("wactor:runtime/time@0.3.0"), "{stdout}");
+    // Resource parameters by their real types; what cannot be called, said.
+    for line in [
+        "  adopt: func(a: actor) -> string",
+        "  peek: func(r: borrow<object-ref>) -> bool",
+        "  hand-out-self: func() -> actor (not callable: it returns a handle that cannot leave \
+         the actor)",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
 
     let out = wactor(&["inspect", wactor_examples::THREADED_ACTOR]);
     assert!(text(&out.stdout).contains("threaded actor (default max_concurrency 1)"));

@@ -169,7 +169,7 @@ fn a_method_returning_a_handle_that_cannot_leave_its_actor_is_refused_before_it_
         ("hand-out-self", "returns actor,"),
         (
             "refs-in-a-list",
-            "returns object-ref inside list<own<resource>>",
+            "returns object-ref inside list<object-ref>",
         ),
     ] {
         assert!(!faulty.method(method).unwrap().is_callable());

@@ -13,7 +13,7 @@ use wasmtime::component::{ResourceType, Type, Val};
 use super::args::Arg;
 use crate::error::{Error, Result};
 use crate::object_ref::{ObjectRef, ObjectRefResource};
-use crate::value::{Mismatch, json, typecheck, wit_type};
+use crate::value::{Mismatch, json, typecheck};
 
 /// How an actor's calls are scheduled, decided by its exports.
 ///
@@ -94,7 +94,7 @@ impl Method {
                 Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) => {
                     names.show(&h)
                 }
-                _ => format!("{} inside {}", names.show(&h), wit_type(ty)),
+                _ => format!("{} inside {}", names.show(&h), names.show(ty)),
             }),
             None => None,
         };
@@ -355,30 +355,27 @@ impl Method {
     }
 }
 
-/// The WIT names of resource types the host defines, to show them in
-/// signatures; a guest's own resources show as `own<resource>`.
-#[derive(Debug)]
-pub(crate) struct ResourceNames(Vec<(ResourceType, &'static str)>);
+/// The WIT names of the resource types a component imports and exports,
+/// to show them in signatures (`func(a: actor)`); one without a name
+/// shows as `own<resource>`.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceNames(Vec<(ResourceType, String)>);
 
 impl ResourceNames {
-    pub(crate) fn new(names: Vec<(ResourceType, &'static str)>) -> Self {
-        ResourceNames(names)
+    /// Names `ty` `name`, unless it has a name already.
+    pub(crate) fn add(&mut self, ty: ResourceType, name: &str) {
+        if self.name(&ty).is_none() {
+            self.0.push((ty, name.to_string()));
+        }
     }
 
-    fn name(&self, r: &ResourceType) -> Option<&'static str> {
-        self.0.iter().find(|(t, _)| t == r).map(|(_, n)| *n)
+    fn name(&self, r: &ResourceType) -> Option<&str> {
+        self.0.iter().find(|(t, _)| t == r).map(|(_, n)| n.as_str())
     }
 
     /// `ty` as WIT writes it, naming known resources.
     fn show(&self, ty: &Type) -> String {
-        match ty {
-            // An `own` handle is written without `own<>` in WIT.
-            Type::Own(r) => self.name(r).map_or_else(|| wit_type(ty), str::to_string),
-            Type::Borrow(r) => self
-                .name(r)
-                .map_or_else(|| wit_type(ty), |n| format!("borrow<{n}>")),
-            _ => wit_type(ty),
-        }
+        crate::value::wit_type_naming(ty, &|r| self.name(r).map(str::to_string))
     }
 }
 

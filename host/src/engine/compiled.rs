@@ -10,7 +10,7 @@ use wasmtime::component::{Component, ComponentExportIndex, InstancePre};
 
 use super::engines::{EngineLinker, Engines};
 use super::retry::{Attempt, Retry};
-use crate::call::{ActorKind, Method, MethodTable};
+use crate::call::{ActorKind, Method, MethodTable, ResourceNames};
 use crate::error::{Error, Result, source};
 use crate::guest::{ActorState, Role};
 
@@ -174,7 +174,7 @@ fn read_methods(
 ) -> std::result::Result<(Vec<Method>, Vec<ComponentExportIndex>), String> {
     let mut methods = Vec::new();
     let mut exports = Vec::new();
-    let names = crate::guest::host_resource_names();
+    let names = resource_names(linked_type, engine);
     let mut add = |name: String, func: &wasmtime::component::types::ComponentFunc, export| {
         let index = u32::try_from(methods.len()).map_err(|_| "too many exports".to_string())?;
         methods.push(Method::new(name, func, index, &names));
@@ -206,6 +206,38 @@ fn read_methods(
         }
     }
     Ok((methods, exports))
+}
+
+/// The resource types the component imports and exports (as linked, so an
+/// imported `object-ref` is the host's), by their WIT names.
+fn resource_names(
+    linked_type: &wasmtime::component::types::Component,
+    engine: &wasmtime::Engine,
+) -> ResourceNames {
+    fn walk(
+        names: &mut ResourceNames,
+        name: &str,
+        item: &ComponentItem,
+        engine: &wasmtime::Engine,
+    ) {
+        match item {
+            ComponentItem::Resource(ty) => names.add(*ty, name),
+            ComponentItem::ComponentInstance(instance) => {
+                for (name, item) in instance.exports(engine) {
+                    walk(names, name, &item.ty, engine);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut names = ResourceNames::default();
+    for (name, item) in linked_type
+        .imports(engine)
+        .chain(linked_type.exports(engine))
+    {
+        walk(&mut names, name, &item.ty, engine);
+    }
+    names
 }
 
 /// The export of the method named `name` (`func` or `interface#func`).

@@ -51,16 +51,6 @@ pub use crate::object_ref::ObjectRefResource;
 #[allow(unreachable_pub)]
 pub struct ActorResource(ActorHandle);
 
-/// The host's resource types and their WIT names, so that signatures
-/// (`wactor inspect`, errors) name them: `own<actor>`, not `own<resource>`.
-pub(crate) fn host_resource_names() -> crate::call::ResourceNames {
-    use wasmtime::component::ResourceType;
-    crate::call::ResourceNames::new(vec![
-        (ResourceType::host::<ObjectRefResource>(), "object-ref"),
-        (ResourceType::host::<ActorResource>(), "actor"),
-    ])
-}
-
 /// How generated bindings reach an instance's [`ActorState`].
 struct Guest;
 
@@ -114,6 +104,28 @@ fn to_guest(stored: &Stored, limit: usize) -> Result<String, types::Error> {
     let text = stored.json().map_err(types::Error::from)?;
     check_size(&text, limit).map_err(types::Error::from)?;
     Ok(text)
+}
+
+/// [`to_guest`] on tokio's blocking pool for a large value (writing its
+/// JSON takes as long as reading it), so other actors need not wait.
+async fn to_guest_aside(stored: Stored, limit: usize) -> Result<String, types::Error> {
+    let large = match &stored {
+        Stored::Outcome(Ok(value)) => crate::value::footprint(value) >= READ_ASIDE,
+        Stored::Held(held) => held.1.bytes() >= READ_ASIDE,
+        Stored::Json(_) | Stored::Outcome(Err(_)) => false,
+    };
+    if !large {
+        return to_guest(&stored, limit);
+    }
+    let _turn = READING.acquire().await;
+    tokio::task::spawn_blocking(move || to_guest(&stored, limit))
+        .await
+        .unwrap_or_else(|e| {
+            Err(types::Error::from(Error::InvalidValue {
+                reason: format!("writing the value failed: {e}"),
+                source: None,
+            }))
+        })
 }
 
 /// Arguments longer than this are read on tokio's blocking pool, so that
@@ -246,7 +258,7 @@ impl types::HostObjectRef for ActorState {
                     .unwrap_or(Stored::Outcome(Err(Error::Timeout(timeout))))
             }
         };
-        Ok(to_guest(&stored, self.me.limits.max_value_size))
+        Ok(to_guest_aside(stored, self.me.limits.max_value_size).await)
     }
 
     fn cancel(&mut self, this: Resource<ObjectRefResource>) -> wasmtime::Result<()> {
@@ -404,7 +416,7 @@ impl<T> awaiting::HostWithStore<T> for Guest {
                 .await
                 .unwrap_or_else(|e| Stored::Outcome(Err(e))),
         };
-        Ok(to_guest(&stored, me.limits.max_value_size))
+        Ok(to_guest_aside(stored, me.limits.max_value_size).await)
     }
 
     async fn wait(

@@ -16,7 +16,7 @@ mod sandbox;
 mod state;
 mod transfer;
 
-pub(crate) use bindings::{add_to_linker, host_resource_names};
+pub(crate) use bindings::add_to_linker;
 pub(crate) use capability::Capabilities;
 pub use capability::{ActorInfo, Capability, EngineKind};
 pub use dirs::DirAccess;

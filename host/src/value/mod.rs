@@ -16,6 +16,16 @@ use wasmtime::component::{Type, Val};
 
 /// The WIT spelling of `ty`, e.g. `list<option<u32>>`.
 pub(crate) fn wit_type(ty: &Type) -> String {
+    wit_type_naming(ty, &|_| None)
+}
+
+/// [`wit_type`], with resources named by `name` where it knows them (an
+/// `own` handle is written as the bare name, as WIT does).
+pub(crate) fn wit_type_naming(
+    ty: &Type,
+    name: &dyn Fn(&wasmtime::component::ResourceType) -> Option<String>,
+) -> String {
+    let wit_type = |ty: &Type| wit_type_naming(ty, name);
     match ty {
         Type::Bool => "bool".into(),
         Type::S8 => "s8".into(),
@@ -64,8 +74,10 @@ pub(crate) fn wit_type(ty: &Type) -> String {
             }
         }
         Type::Flags(f) => format!("flags {{ {} }}", f.names().collect::<Vec<_>>().join(", ")),
-        Type::Own(_) => "own<resource>".into(),
-        Type::Borrow(_) => "borrow<resource>".into(),
+        Type::Own(r) => name(r).unwrap_or_else(|| "own<resource>".into()),
+        Type::Borrow(r) => {
+            name(r).map_or_else(|| "borrow<resource>".into(), |n| format!("borrow<{n}>"))
+        }
         Type::Future(_) => "future".into(),
         Type::Stream(_) => "stream".into(),
         Type::ErrorContext => "error-context".into(),
