@@ -407,6 +407,21 @@ fn only_regular_component_files_are_read() {
             .unwrap()
             .success()
     );
+    // A component larger than the limit is refused before it is read.
+    let out = wactor(&[
+        "run",
+        wactor_examples::COUNTER,
+        "--max-component-size",
+        "0",
+        "--invoke",
+        "add(1)",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("more than the 0 a component may have"),
+        "{stderr}"
+    );
     // Each would hang or read forever if it were opened and read.
     for path in ["/dev/zero", fifo.as_str(), dir] {
         let out = wactor(&["inspect", path]);

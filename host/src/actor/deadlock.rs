@@ -109,6 +109,10 @@ struct Graph {
     /// progress then.
     suspect: Option<(u64, u64)>,
     scanning: bool,
+    /// Whether the scanning thread sleeps until a wait is recorded: only
+    /// then is it notified (a notification is a system call, and a wait is
+    /// recorded for nearly every call between guests).
+    idle: bool,
 }
 
 struct ActorWaits {
@@ -161,8 +165,11 @@ impl WaitGraph {
                 tracing::warn!("cannot start the deadlock detector's thread");
             }
         }
+        let wake = std::mem::take(&mut graph.idle);
         drop(graph);
-        self.work.notify_one();
+        if wake {
+            self.work.notify_one();
+        }
         Waiting {
             actor: actor.id,
             seq,
@@ -173,18 +180,19 @@ impl WaitGraph {
     fn forget(&self, actor: ActorId, seq: u64) {
         let mut graph = self.lock();
         if let Some(entry) = graph.actors.get_mut(&actor) {
+            // An actor without waits stays until the next scan, so that
+            // one that waits again and again keeps its entry.
             entry.waits.remove(&seq);
-            if entry.waits.is_empty() {
-                graph.actors.remove(&actor);
-            }
         }
     }
 
     fn scan_forever(&self) {
         let mut graph = self.lock();
         loop {
+            graph.actors.retain(|_, a| !a.waits.is_empty());
             while graph.actors.is_empty() {
                 graph.suspect = None;
+                graph.idle = true;
                 graph = self.work.wait(graph).unwrap_or_else(|e| e.into_inner());
             }
             drop(graph);

@@ -369,7 +369,7 @@ fn read_component_file(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let too_big = |size: u64| {
         refuse(format!(
             "it is {size} bytes, more than the {limit} a component may have \
-             (RuntimeBuilder::max_component_size)"
+             (RuntimeBuilder::max_component_size, wactor run --max-component-size)"
         ))
     };
     if metadata.len() > limit {

@@ -154,6 +154,11 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     max_instances: Option<u32>,
 
+    /// The largest component file read, in MiB (checked before reading).
+    /// Default 256.
+    #[arg(long, value_name = "MIB")]
+    max_component_size: Option<u64>,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -241,6 +246,9 @@ fn load(path: &PathBuf, args: Option<&RunArgs>) -> anyhow::Result<(Runtime, Acto
         }
         if let Some(n) = args.max_instances {
             builder = builder.max_instances(n);
+        }
+        if let Some(mib) = args.max_component_size {
+            builder = builder.max_component_size(mib.saturating_mul(1 << 20));
         }
     }
     let runtime = builder.build()?;
