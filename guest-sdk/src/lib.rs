@@ -85,7 +85,7 @@ pub mod __private {
 mod refs;
 pub use refs::{
     Actor, Error, ObjectRef, Options, gather, get_all_blocking, submit, submit_with_refs, wait,
-    wait_for,
+    wait_blocking, wait_for,
 };
 
 /// Suspends the calling task for `duration` (rounded down to milliseconds).

@@ -315,6 +315,21 @@ pub async fn wait(
     Ok(ready.into_iter().map(|i| i as usize).collect())
 }
 
+/// [`wait`] for sync code (threaded actors, drivers): blocks the instance
+/// until `num_returns` of `refs` are ready or `timeout` passes, and returns
+/// the indices of the ready ones. An async actor gets [`Error::WouldBlock`].
+/// Ray's `ray.wait`.
+pub fn wait_blocking(
+    refs: &[ObjectRef],
+    num_returns: usize,
+    timeout: Option<Duration>,
+) -> Result<Vec<usize>, Error> {
+    let raw: Vec<&types::ObjectRef> = refs.iter().map(|r| &r.0).collect();
+    let num = u32::try_from(num_returns).unwrap_or(u32::MAX);
+    let ready = actors::wait_blocking(&raw, num, millis(timeout))?;
+    Ok(ready.into_iter().map(|i| i as usize).collect())
+}
+
 /// Awaits `r` for at most `timeout`. Ray's `asyncio.wait_for`.
 pub async fn wait_for<T: DeserializeOwned>(r: &ObjectRef, timeout: Duration) -> Result<T, Error> {
     let ready = wait(std::slice::from_ref(r), 1, Some(timeout)).await?;

@@ -351,6 +351,38 @@ async fn a_long_wait_that_is_no_deadlock_is_never_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_code_waits_blocking_for_the_first_results_as_ray_wait_does() {
+    let rt = runtime();
+    let threaded = load(&rt, "threaded-actor")
+        .spawn(ActorOptions::new().stdout(GuestOutput::Discard))
+        .unwrap();
+    let wait_some = |delays: Vec<u64>, num_returns: u32, timeout: Option<u64>| {
+        call_result::<Vec<u32>>(&threaded, "wait-some", (delays, num_returns, timeout))
+    };
+    // The first two to finish are 1 and 2, given in the order of the refs.
+    assert_eq!(
+        wait_some(vec![1500, 10, 300], 2, None).await,
+        Ok(vec![1, 2])
+    );
+    // A timeout returns what is ready by then.
+    assert_eq!(wait_some(vec![3000, 10], 2, Some(500)).await, Ok(vec![1]));
+    // More than there are refs is an error, not a hang.
+    let err = wait_some(vec![10], 2, None).await.unwrap_err();
+    assert!(
+        err.contains("cannot wait for 2 results among 1 refs"),
+        "{err}"
+    );
+    // An async actor must not block its event loop: `would-block`.
+    let err = call_result::<Vec<u32>>(&faulty(&rt, ActorOptions::new()), "wait-blocking-here", ())
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("wait-blocking called from an async actor"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_functions_run_on_a_shared_pool_from_the_host() {
     let rt = wactor::Runtime::builder()
         .cache_dir(None::<&str>)

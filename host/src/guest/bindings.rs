@@ -30,6 +30,7 @@ mod generated {
             "wactor:runtime/types.[method]object-ref.get-blocking": async | trappable,
             "wactor:runtime/types.[method]actor.call": async | trappable,
             "wactor:runtime/actors.submit": async | trappable,
+            "wactor:runtime/actors.wait-blocking": async | trappable,
             default: trappable,
         },
         with: {
@@ -365,6 +366,26 @@ impl actors::Host for ActorState {
         push_ref(&mut self.table, submitted)
     }
 
+    async fn wait_blocking(
+        &mut self,
+        refs: Vec<Resource<ObjectRefResource>>,
+        num_returns: u32,
+        timeout_ms: Option<u64>,
+    ) -> wasmtime::Result<Result<Vec<u32>, types::Error>> {
+        let refs = refs
+            .iter()
+            .map(|h| Ok(self.table.get(h)?.0.clone()))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        if self.role == Role::AsyncActor {
+            return Ok(Err(types::Error::WouldBlock(
+                "wait-blocking called from an async actor would block its event loop; await \
+                 `awaiting.wait` instead"
+                    .into(),
+            )));
+        }
+        Ok(wait_for(&self.me, refs, num_returns, timeout_ms).await)
+    }
+
     fn current(&mut self) -> wasmtime::Result<Resource<ActorResource>> {
         let me = self.current_actor().ok_or_else(|| {
             wasmtime::Error::msg("the current actor is shutting down: no handles remain")
@@ -433,23 +454,35 @@ impl<T> awaiting::HostWithStore<T> for Guest {
                 .collect::<wasmtime::Result<Vec<_>>>()?;
             wasmtime::Result::<_>::Ok((refs, state.me.clone()))
         })?;
-        let num_returns = num_returns as usize;
-        let timeout = timeout_ms.map(Duration::from_millis);
-        let waited = crate::object_ref::wait(refs.clone(), num_returns, timeout);
-        let waiting = match timeout {
-            None if num_returns <= refs.len() => Waiting::start(&me, &refs, num_returns),
-            _ => None,
-        };
-        let waited = match waiting {
-            None => waited.await,
-            Some(waiting) => waiting.or_refused(waited).await.unwrap_or_else(Err),
-        };
-        Ok(match waited {
-            Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)
-                .into_iter()
-                .map(|i| i as u32)
-                .collect()),
-            Err(e) => Err(e.into()),
-        })
+        Ok(wait_for(&me, refs, num_returns, timeout_ms).await)
+    }
+}
+
+/// `wait` and `wait-blocking`: the indices of the first `num_returns` ready
+/// refs once that many are ready (or the timeout passed); a wait without a
+/// timeout is recorded in the deadlock graph.
+async fn wait_for(
+    me: &std::sync::Arc<crate::actor::ActorShared>,
+    refs: Vec<ObjectRef>,
+    num_returns: u32,
+    timeout_ms: Option<u64>,
+) -> Result<Vec<u32>, types::Error> {
+    let num_returns = num_returns as usize;
+    let timeout = timeout_ms.map(Duration::from_millis);
+    let waited = crate::object_ref::wait(refs.clone(), num_returns, timeout);
+    let waiting = match timeout {
+        None if num_returns <= refs.len() => Waiting::start(me, &refs, num_returns),
+        _ => None,
+    };
+    let waited = match waiting {
+        None => waited.await,
+        Some(waiting) => waiting.or_refused(waited).await.unwrap_or_else(Err),
+    };
+    match waited {
+        Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)
+            .into_iter()
+            .map(|i| i as u32)
+            .collect()),
+        Err(e) => Err(e.into()),
     }
 }

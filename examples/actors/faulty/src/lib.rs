@@ -333,6 +333,12 @@ impl Guest for Faulty {
         Ok(count)
     }
 
+    fn wait_blocking_here() -> Result<Vec<u32>, String> {
+        let r = wactor_guest::ObjectRef::put(&1).map_err(text_of)?;
+        let ready = wactor_guest::wait_blocking(&[r], 1, None).map_err(text_of)?;
+        Ok(ready.into_iter().map(|i| i as u32).collect())
+    }
+
     fn bulk(mebibytes: u32) -> Vec<u8> {
         vec![7; mebibytes as usize * 1024 * 1024]
     }

@@ -46,6 +46,27 @@ impl Guest for ThreadedActor {
         r.get_blocking(None).map_err(|e| e.to_string())
     }
 
+    fn wait_some(
+        delays: Vec<u64>,
+        num_returns: u32,
+        timeout_ms: Option<u64>,
+    ) -> Result<Vec<u32>, String> {
+        let text = |e: wactor_guest::Error| e.to_string();
+        let n = u32::try_from(delays.len()).map_err(|e| e.to_string())?;
+        let pool = wactor_guest::Actor::spawn(wactor_guest::Options::new().max_concurrency(n))
+            .map_err(text)?;
+        let refs = delays
+            .iter()
+            .enumerate()
+            .map(|(i, millis)| pool.call("work", (i, millis)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(text)?;
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let ready =
+            wactor_guest::wait_blocking(&refs, num_returns as usize, timeout).map_err(text)?;
+        Ok(ready.into_iter().map(|i| i as u32).collect())
+    }
+
     fn wait_for(r: ObjectRef) -> Result<u32, String> {
         wactor_guest::ObjectRef::from_raw(r)
             .get_blocking(None)
