@@ -43,5 +43,8 @@ fn main() {
         a.call("task-1", ()).expect("call task-1"),
         a.call("task-2", ()).expect("call task-2"),
     ];
+    // `ray.wait(refs, num_returns=2)`, then `ray.get(refs)`.
+    let ready = wactor_guest::wait_blocking(&refs, 2, None).expect("ray.wait");
+    assert_eq!(ready, [0, 1], "both tasks are done");
     wactor_guest::get_all_blocking::<()>(&refs, None).expect("ray.get");
 }
