@@ -132,26 +132,8 @@ impl WaitGraph {
     }
 
     fn record(&self, actor: &Arc<ActorShared>, refs: &[ObjectRef], needed: usize) -> Waiting {
-        let (refuse, refused) = oneshot::channel();
         let mut graph = self.lock();
-        graph.next_seq += 1;
-        let seq = graph.next_seq;
-        graph
-            .actors
-            .entry(actor.id)
-            .or_insert_with(|| ActorWaits {
-                actor: actor.clone(),
-                waits: HashMap::new(),
-            })
-            .waits
-            .insert(
-                seq,
-                Wait {
-                    refs: refs.to_vec(),
-                    needed,
-                    refuse: Some(refuse),
-                },
-            );
+        let (seq, refused) = graph.insert(actor, refs, needed);
         if !graph.scanning {
             graph.scanning = true;
             if std::thread::Builder::new()
@@ -204,6 +186,35 @@ impl WaitGraph {
 }
 
 impl Graph {
+    /// Records a wait of `actor`'s guest; its number, and where a refusal
+    /// comes.
+    fn insert(
+        &mut self,
+        actor: &Arc<ActorShared>,
+        refs: &[ObjectRef],
+        needed: usize,
+    ) -> (u64, oneshot::Receiver<Error>) {
+        let (refuse, refused) = oneshot::channel();
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.actors
+            .entry(actor.id)
+            .or_insert_with(|| ActorWaits {
+                actor: actor.clone(),
+                waits: HashMap::new(),
+            })
+            .waits
+            .insert(
+                seq,
+                Wait {
+                    refs: refs.to_vec(),
+                    needed,
+                    refuse: Some(refuse),
+                },
+            );
+        (seq, refused)
+    }
+
     /// One look: refuses the newest wait of a cycle seen twice unchanged.
     fn scan(&mut self) {
         let stuck = self.stuck();
@@ -319,5 +330,168 @@ impl Graph {
             }
             path.push(next);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The graph driven by hand: actors with counters set as a scheduler
+    //! would, refs made as calls make them, and scans called one by one.
+
+    use super::*;
+    use crate::actor::{Executor, Limits};
+    use crate::call::MethodTable;
+    use crate::object_ref::Promise;
+
+    /// An actor of `slots` slots with `running` calls started.
+    fn actor(name: &str, slots: usize, running: u32) -> Arc<ActorShared> {
+        let limits = Limits {
+            max_concurrency: slots,
+            max_pending_calls: None,
+            call_deadline: None,
+            max_restarts: 0,
+            max_task_retries: 0,
+            max_value_size: 1 << 20,
+        };
+        let actor = Arc::new(ActorShared::new(
+            ActorId::next(),
+            name.into(),
+            "test".into(),
+            Arc::new(MethodTable::new(Vec::new())),
+            limits,
+            Arc::new(Executor::current_or_new(Some(1)).expect("an executor")),
+        ));
+        for _ in 0..running {
+            start(&actor);
+        }
+        actor
+    }
+
+    fn start(actor: &ActorShared) {
+        actor.counters.admit(None).expect("admitted");
+        actor.counters.started();
+    }
+
+    /// A call on `actor`, queued (not started).
+    fn queued_on(actor: &ActorShared) -> (ObjectRef, Promise) {
+        ObjectRef::pending(Some((actor.id, actor.name.clone())))
+    }
+
+    /// A call on `actor`, running.
+    fn running_on(actor: &ActorShared) -> (ObjectRef, Promise) {
+        let (r, promise) = queued_on(actor);
+        promise.mark_started();
+        (r, promise)
+    }
+
+    fn refused(rx: &mut oneshot::Receiver<Error>) -> Option<String> {
+        rx.try_recv().ok().map(|e| e.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_cycle_of_full_actors_is_refused_at_its_newest_wait_on_the_second_look() {
+        let (a, b) = (actor("a", 1, 1), actor("b", 1, 1));
+        let (to_b, _pb) = running_on(&b);
+        let (to_a, _pa) = queued_on(&a);
+        let mut graph = Graph::default();
+        let (_, mut a_waits) = graph.insert(&a, &[to_b], 1);
+        let (_, mut b_waits) = graph.insert(&b, &[to_a], 1);
+        graph.scan();
+        assert_eq!(refused(&mut b_waits), None, "one look is not enough");
+        graph.scan();
+        let why = refused(&mut b_waits).expect("the newest wait is refused");
+        assert!(why.contains("deadlock: a waits on b waits on a"), "{why}");
+        assert_eq!(refused(&mut a_waits), None, "only the newest");
+    }
+
+    #[tokio::test]
+    async fn progress_between_two_looks_puts_the_refusal_off() {
+        let (a, b) = (actor("a", 1, 1), actor("b", 1, 1));
+        let (to_b, _pb) = running_on(&b);
+        let (to_a, _pa) = queued_on(&a);
+        let mut graph = Graph::default();
+        let (_, _a_waits) = graph.insert(&a, &[to_b], 1);
+        let (_, mut b_waits) = graph.insert(&b, &[to_a], 1);
+        graph.scan();
+        // A call of `a` ended and another started: `a` moved.
+        a.counters.tally(true);
+        start(&a);
+        graph.scan();
+        assert_eq!(refused(&mut b_waits), None);
+        graph.scan();
+        assert!(refused(&mut b_waits).is_some(), "stuck again, twice");
+    }
+
+    #[tokio::test]
+    async fn a_call_queued_where_a_slot_is_free_or_a_call_that_computes_is_no_deadlock() {
+        // `b` has a free slot: the call queued there will start.
+        let (a, b) = (actor("a", 1, 1), actor("b", 2, 1));
+        let (to_b, _pb) = queued_on(&b);
+        let (to_a, _pa) = queued_on(&a);
+        let mut graph = Graph::default();
+        let (_, mut a_waits) = graph.insert(&a, &[to_b], 1);
+        let (_, mut b_waits) = graph.insert(&b, std::slice::from_ref(&to_a), 1);
+        assert!(graph.stuck().is_empty());
+        // `c` runs two calls and only one waits: the other computes.
+        let c = actor("c", 2, 2);
+        let (to_c, _pc) = running_on(&c);
+        graph.insert(&a, &[to_c], 1);
+        graph.insert(&c, &[to_a], 1);
+        for _ in 0..3 {
+            graph.scan();
+        }
+        assert_eq!((refused(&mut a_waits), refused(&mut b_waits)), (None, None));
+    }
+
+    #[tokio::test]
+    async fn a_ref_that_resolved_or_was_handed_off_can_move() {
+        let (a, b) = (actor("a", 1, 1), actor("b", 1, 1));
+        let (to_b, pb) = running_on(&b);
+        let (to_a, pa) = queued_on(&a);
+        let (elsewhere, _pe) = ObjectRef::pending(None);
+        pb.resolve(Ok(wasmtime::component::Val::U32(1)));
+        pa.forward(&elsewhere);
+        let mut graph = Graph::default();
+        graph.insert(&a, &[to_b], 1);
+        graph.insert(&b, &[to_a], 1);
+        assert!(graph.stuck().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_wait_for_some_of_many_is_stuck_only_if_too_few_can_come() {
+        let (a, b) = (actor("a", 1, 1), actor("b", 1, 1));
+        let (to_b, _pb) = running_on(&b);
+        let (to_a, _pa) = queued_on(&a);
+        let (free, _pf) = ObjectRef::pending(None);
+        let mut graph = Graph::default();
+        // One of two, and one of them can come from outside: not stuck.
+        graph.insert(&a, &[to_b.clone(), free.clone()], 1);
+        graph.insert(&b, std::slice::from_ref(&to_a), 1);
+        assert!(graph.stuck().is_empty());
+        // Both of two: the free one is not enough.
+        let mut graph = Graph::default();
+        graph.insert(&a, &[to_b, free], 2);
+        graph.insert(&b, &[to_a], 1);
+        assert_eq!(graph.stuck().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_chain_into_a_cycle_refuses_a_wait_of_the_cycle() {
+        let (a, b, c) = (actor("a", 1, 1), actor("b", 1, 1), actor("c", 1, 1));
+        let (to_b, _pb) = running_on(&b);
+        let (to_a, _pa) = queued_on(&a);
+        let (to_a_too, _pa2) = queued_on(&a);
+        let mut graph = Graph::default();
+        let (_, mut a_waits) = graph.insert(&a, &[to_b], 1);
+        let (_, mut b_waits) = graph.insert(&b, &[to_a], 1);
+        // `c` waits on the cycle (and is stuck too) with the newest wait,
+        // but refusing it would free nothing of the cycle.
+        let (_, mut c_waits) = graph.insert(&c, &[to_a_too], 1);
+        assert_eq!(graph.stuck().len(), 3);
+        graph.scan();
+        graph.scan();
+        assert_eq!(refused(&mut c_waits), None);
+        assert_eq!(refused(&mut a_waits), None);
+        assert!(refused(&mut b_waits).is_some());
     }
 }
