@@ -50,3 +50,15 @@ pub fn resident_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The text of a `result<_, string>` method's `err`; anything else fails the
+/// test.
+pub fn failed_with(outcome: wactor::Result<wactor::Val>) -> String {
+    match outcome {
+        Err(wactor::Error::MethodFailed {
+            error: Some(wactor::Val::String(why)),
+            ..
+        }) => why,
+        other => panic!("expected the method's error, got {other:?}"),
+    }
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use wactor::{ActorOptions, DirAccess, Error, Val};
-use wactor_tests::{load, runtime};
+use wactor_tests::{failed_with, load, runtime};
 
 /// A fresh directory tree for one test: `inside/` (with `hello.txt`) to give
 /// the guest, and `outside/secret.txt` beside it, which it must not reach.
@@ -27,16 +27,6 @@ async fn call(
     args: impl wactor::IntoArgs,
 ) -> Result<Val, Error> {
     actor.call(method, args).unwrap().await
-}
-
-fn failed_with(result: Result<Val, Error>) -> String {
-    match result {
-        Err(Error::MethodFailed {
-            error: Some(Val::String(why)),
-            ..
-        }) => why,
-        other => panic!("expected the guest's error, got {other:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use wactor::{ActorOptions, DeathCause, Error, GuestOutput, Val};
-use wactor_tests::{PATIENCE, load, runtime};
+use wactor_tests::{PATIENCE, failed_with, load, runtime};
 
 fn faulty() -> (wactor::Runtime, wactor::ActorHandle) {
     let rt = runtime();
@@ -706,17 +706,6 @@ async fn a_value_over_the_size_limit_is_refused_before_any_work_on_it() {
     assert!(actor.death_cause().is_none());
 }
 
-/// The text of a `result<_, string>` method's `err`.
-fn failure_text(outcome: wactor::Result<Val>) -> String {
-    match outcome {
-        Err(Error::MethodFailed {
-            error: Some(Val::String(why)),
-            ..
-        }) => why,
-        other => panic!("expected the method's error, got {other:?}"),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_holds_no_more_put_bytes_than_its_quota_and_gets_them_back() {
     let rt = runtime();
@@ -725,7 +714,7 @@ async fn a_program_holds_no_more_put_bytes_than_its_quota_and_gets_them_back() {
         .unwrap();
     // Each put is 1 MiB of text plus its two quotes: seven fit in 8 MiB.
     let hoard = || actor.call("hoard-puts", (100u32, 1u32 << 20)).unwrap();
-    let why = failure_text(hoard().await);
+    let why = failed_with(hoard().await);
     assert!(why.starts_with("after 7 puts: "), "{why}");
     assert!(
         why.contains("too many bytes held by this program's puts, queued call arguments and results: the limit is 8388608"),
@@ -734,7 +723,7 @@ async fn a_program_holds_no_more_put_bytes_than_its_quota_and_gets_them_back() {
     assert!(why.contains("max_program_bytes"), "{why}");
     // Dropping the refs gives the bytes back.
     actor.call("drop-puts", ()).unwrap().await.unwrap();
-    assert!(failure_text(hoard().await).starts_with("after 7 puts: "));
+    assert!(failed_with(hoard().await).starts_with("after 7 puts: "));
     assert!(actor.death_cause().is_none());
 }
 
@@ -746,7 +735,7 @@ async fn queued_arguments_count_against_the_program_until_their_call_starts() {
         .unwrap();
     // 1 MiB per call: the first starts at once (and gives its bytes back),
     // seven more wait in the queue, the next is refused.
-    let why = failure_text(
+    let why = failed_with(
         actor
             .call("flood-calls", (100u32, 1u32 << 20))
             .unwrap()
@@ -760,7 +749,7 @@ async fn queued_arguments_count_against_the_program_until_their_call_starts() {
     let small = load(&rt, "faulty")
         .spawn(ActorOptions::new().max_program_bytes(1 << 20))
         .unwrap();
-    let why = failure_text(small.call("flood-calls", (100_000u32, 1u32)).unwrap().await);
+    let why = failed_with(small.call("flood-calls", (100_000u32, 1u32)).unwrap().await);
     let calls: usize = why
         .strip_prefix("after ")
         .and_then(|rest| rest.split_once(' '))
@@ -796,25 +785,25 @@ async fn a_guest_may_lower_its_childrens_limits_but_never_raise_them() {
             .unwrap()
     };
     // Above the parent's own limits: refused, naming the option.
-    let why = failure_text(spawn(None, Some(128 << 20), None, "hoard [1]").await);
+    let why = failed_with(spawn(None, Some(128 << 20), None, "hoard [1]").await);
     assert!(
         why.contains("invalid option `memory-limit`: 134217728 is more than the spawning actor's own 67108864"),
         "{why}"
     );
-    let why = failure_text(spawn(Some(200_000), None, None, "hoard [1]").await);
+    let why = failed_with(spawn(Some(200_000), None, None, "hoard [1]").await);
     assert!(
         why.contains("invalid option `max-pending-calls`: 200000 is more than"),
         "{why}"
     );
-    let why = failure_text(spawn(None, None, Some(20_000), "hoard [1]").await);
+    let why = failed_with(spawn(None, None, Some(20_000), "hoard [1]").await);
     assert!(
         why.contains("invalid option `call-deadline-ms`: 20000 is more than"),
         "{why}"
     );
     // Lowered limits hold in the child.
-    let why = failure_text(spawn(None, Some(16 << 20), None, "hoard [32]").await);
+    let why = failed_with(spawn(None, Some(16 << 20), None, "hoard [32]").await);
     assert!(why.contains("memory limit"), "{why}");
-    let why = failure_text(spawn(None, None, Some(100), "spin [3000]").await);
+    let why = failed_with(spawn(None, None, Some(100), "spin [3000]").await);
     assert!(why.contains("timed out"), "{why}");
     // Within the limits, the child serves.
     let fine = spawn(Some(10), Some(32 << 20), Some(5_000), "hoard [1]").await;
@@ -832,12 +821,12 @@ async fn results_a_program_keeps_count_against_it_until_it_drops_them() {
     let each = std::mem::size_of::<Val>() << 20;
     let fit = (100 << 20) / each;
     let hoard = || actor.call("hoard-results", (100u32, 1u32)).unwrap();
-    let why = failure_text(hoard().await);
+    let why = failed_with(hoard().await);
     assert!(why.starts_with(&format!("after {fit} results: ")), "{why}");
     assert!(why.contains("queued call arguments and results"), "{why}");
     // Dropped, they give their bytes back.
     actor.call("drop-puts", ()).unwrap().await.unwrap();
-    let why = failure_text(hoard().await);
+    let why = failed_with(hoard().await);
     assert!(why.starts_with(&format!("after {fit} results: ")), "{why}");
     assert!(actor.death_cause().is_none());
 }

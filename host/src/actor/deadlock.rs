@@ -54,9 +54,24 @@ const SCAN_PERIOD: Duration = Duration::from_millis(200);
 /// The process's graph: refs and actors are process-wide, and so are waits.
 static GRAPH: LazyLock<WaitGraph> = LazyLock::new(WaitGraph::default);
 
+/// Runs `wait`, `actor`'s guest waiting with no timeout until `needed` of
+/// `refs` are ready, recorded in the graph while it runs (unless that many
+/// are ready already); an error if it is refused as part of a deadlock.
+pub(crate) async fn recorded<T>(
+    actor: &Arc<ActorShared>,
+    refs: &[ObjectRef],
+    needed: usize,
+    wait: impl Future<Output = T>,
+) -> Result<T, Error> {
+    match Waiting::start(actor, refs, needed) {
+        None => Ok(wait.await),
+        Some(waiting) => waiting.or_refused(wait).await,
+    }
+}
+
 /// A recorded wait, taken out of the graph when dropped (the wait ended, or
 /// its future was dropped).
-pub(crate) struct Waiting {
+struct Waiting {
     actor: ActorId,
     seq: u64,
     /// Resolves with the error if the wait is refused as a deadlock.
@@ -66,11 +81,7 @@ pub(crate) struct Waiting {
 impl Waiting {
     /// Records that `actor`'s guest waits, with no timeout, until `needed`
     /// of `refs` are ready. `None` if that is already so.
-    pub(crate) fn start(
-        actor: &Arc<ActorShared>,
-        refs: &[ObjectRef],
-        needed: usize,
-    ) -> Option<Waiting> {
+    fn start(actor: &Arc<ActorShared>, refs: &[ObjectRef], needed: usize) -> Option<Waiting> {
         if refs.iter().filter(|r| r.is_ready()).count() >= needed {
             return None;
         }
@@ -79,7 +90,7 @@ impl Waiting {
 
     /// Runs `wait` until it ends, or until this wait is refused as part of
     /// a deadlock; then the error says which.
-    pub(crate) async fn or_refused<T>(mut self, wait: impl Future<Output = T>) -> Result<T, Error> {
+    async fn or_refused<T>(mut self, wait: impl Future<Output = T>) -> Result<T, Error> {
         tokio::select! {
             biased;
             done = wait => Ok(done),

@@ -9,7 +9,7 @@ mod handle;
 mod program;
 mod shared;
 
-pub(crate) use deadlock::Waiting;
+pub(crate) use deadlock::recorded as recorded_wait;
 pub(crate) use executor::Executor;
 pub use handle::{ActorHandle, TypedRef};
 pub(crate) use program::{Program, ProgramSlot};

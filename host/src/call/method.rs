@@ -90,11 +90,12 @@ impl Method {
         let result = func.results().next();
         let unreturnable = match &result {
             Some(ty) if ref_param(ty) == Some(RefParam::Own) => None,
-            Some(ty) => first_handle(ty).map(|h| match ty {
-                Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) => {
+            Some(ty) => first_handle(ty).map(|h| {
+                if h == *ty {
                     names.show(&h)
+                } else {
+                    format!("{} inside {}", names.show(&h), names.show(ty))
                 }
-                _ => format!("{} inside {}", names.show(&h), names.show(ty)),
             }),
             None => None,
         };

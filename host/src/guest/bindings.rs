@@ -17,7 +17,7 @@ use wasmtime::component::{Accessor, HasData, Linker, Resource};
 
 use super::capability::EngineKind;
 use super::state::{ActorState, Role, SpawnRequest};
-use crate::actor::{ActorHandle, Waiting};
+use crate::actor::{ActorHandle, recorded_wait};
 use crate::error::{Error, full_text};
 use crate::object_ref::{Charge, ObjectRef, Stored};
 use crate::value::json;
@@ -118,15 +118,9 @@ async fn to_guest_aside(stored: Stored, limit: usize) -> Result<String, types::E
     if !large {
         return to_guest(&stored, limit);
     }
-    let _turn = READING.acquire().await;
-    tokio::task::spawn_blocking(move || to_guest(&stored, limit))
+    aside(move || to_guest(&stored, limit))
         .await
-        .unwrap_or_else(|e| {
-            Err(types::Error::from(Error::InvalidValue {
-                reason: format!("writing the value failed: {e}"),
-                source: None,
-            }))
-        })
+        .unwrap_or_else(|e| Err(types::Error::from(e)))
 }
 
 /// Arguments longer than this are read on tokio's blocking pool, so that
@@ -134,9 +128,10 @@ async fn to_guest_aside(stored: Stored, limit: usize) -> Result<String, types::E
 /// only the calling guest, not the other actors on its worker thread.
 const READ_ASIDE: usize = 64 << 10;
 
-/// Long arguments read at once, process-wide: one per core. Reading takes
-/// memory many times the JSON's size for a moment, so many guests sending
-/// long arguments together wait their turn rather than add it all up.
+/// Long values read or written at once, process-wide: one per core.
+/// Reading takes memory many times the JSON's size for a moment, so many
+/// guests sending long arguments together wait their turn rather than add
+/// it all up.
 static READING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     tokio::sync::Semaphore::new(cores)
@@ -151,14 +146,25 @@ async fn read_arguments(
     if len < READ_ASIDE {
         return read();
     }
+    aside(read).await.unwrap_or_else(Err)
+}
+
+/// Runs `work` on tokio's blocking pool, in its turn among [`READING`].
+///
+/// # Errors
+///
+/// [`Error::InvalidValue`] if `work` panicked.
+async fn aside<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> crate::error::Result<T> {
     // The semaphore is never closed, so a permit always comes.
     let _turn = READING.acquire().await;
-    tokio::task::spawn_blocking(read).await.unwrap_or_else(|e| {
-        Err(Error::InvalidValue {
-            reason: format!("reading the arguments failed: {e}"),
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::InvalidValue {
+            reason: format!("converting a long value failed: {e}"),
             source: None,
         })
-    })
 }
 
 /// Refuses JSON text from or for a guest that is over `limit` bytes,
@@ -193,6 +199,17 @@ impl ActorState {
         check_size(text, self.me.limits.max_value_size)?;
         self.spawner.byte_quota().charge(text.len())
     }
+}
+
+/// The refs behind `handles`, lent (`borrow`): the table keeps its entries.
+fn lent_refs(
+    table: &wasmtime::component::ResourceTable,
+    handles: &[Resource<ObjectRefResource>],
+) -> wasmtime::Result<Vec<ObjectRef>> {
+    handles
+        .iter()
+        .map(|h| Ok(table.get(h)?.0.clone()))
+        .collect()
 }
 
 /// Pushes the ref a request produced, or passes its error to the guest.
@@ -245,13 +262,9 @@ impl types::HostObjectRef for ActorState {
             )));
         }
         let stored = match timeout_ms {
-            None => match Waiting::start(&self.me, std::slice::from_ref(&r), 1) {
-                None => r.stored().await,
-                Some(waiting) => waiting
-                    .or_refused(r.stored())
-                    .await
-                    .unwrap_or_else(|e| Stored::Outcome(Err(e))),
-            },
+            None => recorded_wait(&self.me, std::slice::from_ref(&r), 1, r.clone().stored())
+                .await
+                .unwrap_or_else(|e| Stored::Outcome(Err(e))),
             Some(ms) => {
                 let timeout = Duration::from_millis(ms);
                 tokio::time::timeout(timeout, r.stored())
@@ -372,10 +385,7 @@ impl actors::Host for ActorState {
         num_returns: u32,
         timeout_ms: Option<u64>,
     ) -> wasmtime::Result<Result<Vec<u32>, types::Error>> {
-        let refs = refs
-            .iter()
-            .map(|h| Ok(self.table.get(h)?.0.clone()))
-            .collect::<wasmtime::Result<Vec<_>>>()?;
+        let refs = lent_refs(&self.table, &refs)?;
         if self.role == Role::AsyncActor {
             return Ok(Err(types::Error::WouldBlock(
                 "wait-blocking called from an async actor would block its event loop; await \
@@ -430,13 +440,9 @@ impl<T> awaiting::HostWithStore<T> for Guest {
         if let Some(deadlock) = me.self_deadlock(&r) {
             return Ok(Err(deadlock.into()));
         }
-        let stored = match Waiting::start(&me, std::slice::from_ref(&r), 1) {
-            None => r.stored().await,
-            Some(waiting) => waiting
-                .or_refused(r.stored())
-                .await
-                .unwrap_or_else(|e| Stored::Outcome(Err(e))),
-        };
+        let stored = recorded_wait(&me, std::slice::from_ref(&r), 1, r.clone().stored())
+            .await
+            .unwrap_or_else(|e| Stored::Outcome(Err(e)));
         Ok(to_guest_aside(stored, me.limits.max_value_size).await)
     }
 
@@ -448,10 +454,7 @@ impl<T> awaiting::HostWithStore<T> for Guest {
     ) -> wasmtime::Result<Result<Vec<u32>, types::Error>> {
         let (refs, me) = accessor.with(|mut access| {
             let state = access.get();
-            let refs = refs
-                .iter()
-                .map(|h| Ok(state.table.get(h)?.0.clone()))
-                .collect::<wasmtime::Result<Vec<_>>>()?;
+            let refs = lent_refs(&state.table, &refs)?;
             wasmtime::Result::<_>::Ok((refs, state.me.clone()))
         })?;
         Ok(wait_for(&me, refs, num_returns, timeout_ms).await)
@@ -470,13 +473,11 @@ async fn wait_for(
     let num_returns = num_returns as usize;
     let timeout = timeout_ms.map(Duration::from_millis);
     let waited = crate::object_ref::wait(refs.clone(), num_returns, timeout);
-    let waiting = match timeout {
-        None if num_returns <= refs.len() => Waiting::start(me, &refs, num_returns),
-        _ => None,
-    };
-    let waited = match waiting {
-        None => waited.await,
-        Some(waiting) => waiting.or_refused(waited).await.unwrap_or_else(Err),
+    let waited = match timeout {
+        None if num_returns <= refs.len() => recorded_wait(me, &refs, num_returns, waited)
+            .await
+            .unwrap_or_else(Err),
+        _ => waited.await,
     };
     match waited {
         Ok(_) => Ok(crate::object_ref::ready_indices(&refs, num_returns)

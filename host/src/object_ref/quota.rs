@@ -38,19 +38,25 @@ impl ByteQuota {
     ///
     /// [`Error::QuotaExceeded`] if they do not fit.
     pub(crate) fn charge(self: &Arc<Self>, bytes: usize) -> Result<Charge> {
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|&total| total <= self.limit)
-            })
-            .map_err(|_| Error::QuotaExceeded {
-                what: "bytes held by this program's puts, queued call arguments and results",
-                limit: self.limit,
-                raise_with: "ActorOptions::max_program_bytes, or wactor run --max-program-bytes",
-            })?;
+        self.take(bytes)?;
         Ok(Charge {
             quota: self.clone(),
             bytes,
         })
+    }
+
+    /// Takes `bytes` from the allowance, if they fit.
+    fn take(&self, bytes: usize) -> Result<()> {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.limit)
+            })
+            .map(drop)
+            .map_err(|_| Error::QuotaExceeded {
+                what: "bytes held by this program's puts, queued call arguments and results",
+                limit: self.limit,
+                raise_with: "ActorOptions::max_program_bytes, or wactor run --max-program-bytes",
+            })
     }
 
     /// Bytes held now.
@@ -75,9 +81,8 @@ impl Charge {
     ///
     /// [`Error::QuotaExceeded`] if they do not fit; the charge is as it was.
     pub(crate) fn grow(&mut self, more: usize) -> Result<()> {
-        let extra = self.quota.charge(more)?;
-        self.bytes += extra.bytes;
-        std::mem::forget(extra);
+        self.quota.take(more)?;
+        self.bytes += more;
         Ok(())
     }
 
