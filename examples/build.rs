@@ -27,6 +27,8 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("pipeline", "pipeline.wasm"),
     ("greeter", "greeter.wasm"),
     ("file-store", "file_store.wasm"),
+    ("http-fetch", "http_fetch.wasm"),
+    ("crawler", "crawler.wasm"),
 ];
 const TARGET: &str = "wasm32-wasip2";
 
@@ -46,6 +48,12 @@ const PYTHON: &[(&str, &str, &str, &str)] = &[
         "driver",
         "wactor-examples:py-driver/py-driver",
         "py_driver.wasm",
+    ),
+    (
+        "py-http-fetch",
+        "http-fetch",
+        "wactor-examples:py-http-fetch/py-http-fetch",
+        "py_http_fetch.wasm",
     ),
 ];
 

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests in `all/` and `hostile/`.
 
+pub mod http_server;
+
 use std::time::Duration;
 
 use wactor::{ActorComponent, Runtime};

@@ -48,6 +48,20 @@ pub const GREETER: &str = env!("WACTOR_EXAMPLE_GREETER");
 /// it was granted: `read-file`, `write-file`, `list-dir`.
 pub const FILE_STORE: &str = env!("WACTOR_EXAMPLE_FILE_STORE");
 
+/// An async actor that fetches URLs over `wasi:http@0.3.0`:
+/// `fetch(url) -> result<string, string>` and `peak-in-flight`. Needs a
+/// grant (`--allow-net HOST:PORT`).
+pub const HTTP_FETCH: &str = env!("WACTOR_EXAMPLE_HTTP_FETCH");
+
+/// Program (an async `wasi:cli/run@0.3.0`): fans its URL arguments out
+/// over `--fetchers N` actors of the component allowed as "http-fetch" and
+/// takes the answers with `wait` as they come.
+pub const CRAWLER: &str = env!("WACTOR_EXAMPLE_CRAWLER");
+
+/// Python (componentize-py): `http-fetch` over `wasi:http@0.3.0`, the same
+/// methods as the Rust one.
+pub const PY_HTTP_FETCH: &str = env!("WACTOR_EXAMPLE_PY_HTTP_FETCH");
+
 /// Python (componentize-py): Ray's `AsyncActor` with `run-concurrent`,
 /// `run-task` (1 s) and `peak-concurrency`.
 pub const PY_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_PY_ASYNC_ACTOR");
@@ -68,8 +82,11 @@ pub const ALL: &[(&str, &str)] = &[
     ("pipeline", PIPELINE),
     ("greeter", GREETER),
     ("file-store", FILE_STORE),
+    ("http-fetch", HTTP_FETCH),
+    ("crawler", CRAWLER),
     ("py-async-actor", PY_ASYNC_ACTOR),
     ("py-driver", PY_DRIVER),
+    ("py-http-fetch", PY_HTTP_FETCH),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

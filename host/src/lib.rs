@@ -81,8 +81,9 @@ pub use call::{ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, 
 pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
 pub use error::{DeathCause, Error, Result, Source};
 pub use guest::{
-    ActorInfo, ActorState, Capability, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES,
-    DEFAULT_MEMORY_LIMIT, DirAccess, EngineKind, GuestOutput, MAX_NAME_LEN, OutputCapture,
+    ActorInfo, ActorState, Capability, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_CALLS,
+    DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, DirAccess, EngineKind, GuestOutput,
+    MAX_NAME_LEN, NetGrant, NetGrantError, OutputCapture,
 };
 pub use ids::ActorId;
 pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};

@@ -35,6 +35,9 @@ pub struct ActorOptions {
     pub(crate) max_task_retries: i64,
     pub(crate) dirs: Vec<Preopen>,
     pub(crate) env: Vec<(String, String)>,
+    pub(crate) net_grants: Vec<String>,
+    pub(crate) allow_listen: bool,
+    pub(crate) max_connections: Option<usize>,
     pub(crate) data: Option<ActorData>,
 }
 
@@ -165,6 +168,42 @@ impl ActorOptions {
         self
     }
 
+    /// Grants the actor outgoing HTTP requests and TCP connections to
+    /// `pattern`: `HOST:PORT`, `HOST:*` or `HOST` for any port, `*` for any
+    /// host (see [`NetGrant`](crate::NetGrant)); repeat for more. By default
+    /// an actor reaches no network at all. Every request, connect and name
+    /// lookup is checked; an ungranted one fails inside the guest naming the
+    /// address and this grant. Actors it spawns get the same grants, no
+    /// more. A malformed pattern fails the spawn with
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption).
+    ///
+    /// ```
+    /// let options = wactor::ActorOptions::new()
+    ///     .allow_net("127.0.0.1:8000")
+    ///     .allow_net("api.example.com:443");
+    /// # drop(options);
+    /// ```
+    pub fn allow_net(mut self, pattern: impl Into<String>) -> Self {
+        self.net_grants.push(pattern.into());
+        self
+    }
+
+    /// Lets the actor bind and listen on TCP sockets (`wasi:sockets`) and
+    /// accept connections: a server inside the guest. Denied by default.
+    pub fn allow_listen(mut self, allow: bool) -> Self {
+        self.allow_listen = allow;
+        self
+    }
+
+    /// The most HTTP requests the actor has open at once (default
+    /// [`DEFAULT_MAX_CONNECTIONS`](crate::DEFAULT_MAX_CONNECTIONS)); more
+    /// wait for one to finish. Bounds the sockets and host buffers a guest
+    /// can hold.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = Some(n);
+        self
+    }
+
     /// How many times the actor is restarted after a trap: 0 (the default)
     /// never, -1 without limit. Ray's `max_restarts`. On a restart, the
     /// calls that were running fail with
@@ -226,7 +265,7 @@ impl ActorOptions {
     }
 
     /// What an actor spawned by this one gets of these options: the
-    /// components, directories, environment, output streams and data, and
+    /// components, directories, environment, network grants, output streams and data, and
     /// the memory limit, queue limit and call deadline (which a guest may
     /// lower in its `actor-options`, never raise), so a guest cannot get
     /// more by spawning. Names, concurrency, restarts and arguments are the
@@ -238,6 +277,9 @@ impl ActorOptions {
             components: self.components.clone(),
             dirs: self.dirs.clone(),
             env: self.env.clone(),
+            net_grants: self.net_grants.clone(),
+            allow_listen: self.allow_listen,
+            max_connections: self.max_connections,
             data: self.data.clone(),
             memory_limit: self.memory_limit,
             max_pending_calls: self.max_pending_calls,

@@ -13,8 +13,9 @@ use crate::actor::{ActorHandle, Limits, Program};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
 use crate::guest::{
-    DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, InstanceConfig,
-    MAX_NAME_LEN, Role, SpawnRequest, Spawner,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES,
+    DEFAULT_MEMORY_LIMIT, InstanceConfig, MAX_NAME_LEN, NetGrant, NetPolicy, Role, SpawnRequest,
+    Spawner,
 };
 use crate::ids::ActorId;
 use crate::object_ref::{ByteQuota, Charge, ObjectRef};
@@ -168,6 +169,7 @@ impl ActorComponent {
             max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
             max_value_size: self.inner.compiled.engines.settings.max_value_size,
         };
+        let net = net_policy(&name, &options)?;
         let instance = InstanceConfig {
             args: options.args,
             env: options.env,
@@ -175,6 +177,7 @@ impl ActorComponent {
             stdout: options.stdout,
             stderr: options.stderr,
             memory_limit: options.memory_limit.unwrap_or(DEFAULT_MEMORY_LIMIT),
+            net,
             data: options.data.map(|d| d.0),
             spawner: Arc::new(env),
         };
@@ -192,6 +195,32 @@ impl ActorComponent {
             plan,
         ))
     }
+}
+
+/// The network the actor may reach, from its options.
+fn net_policy(name: &Arc<str>, options: &ActorOptions) -> Result<Arc<NetPolicy>> {
+    let grants = options
+        .net_grants
+        .iter()
+        .map(|g| g.parse::<NetGrant>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidOption {
+            option: "allow_net",
+            reason: e.to_string(),
+        })?;
+    let max_connections = options.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        return Err(Error::InvalidOption {
+            option: "max_connections",
+            reason: "it must be at least 1".into(),
+        });
+    }
+    Ok(Arc::new(NetPolicy::new(
+        name.clone(),
+        grants,
+        options.allow_listen,
+        max_connections,
+    )))
 }
 
 /// Refuses a name that is empty, longer than [`MAX_NAME_LEN`] bytes, or

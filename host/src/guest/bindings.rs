@@ -68,6 +68,7 @@ pub(crate) fn add_to_linker(
     engine: EngineKind,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     fn state(state: &mut ActorState) -> &mut ActorState {
         state
     }
@@ -77,6 +78,10 @@ pub(crate) fn add_to_linker(
     if engine.supports_async_imports() {
         time::add_to_linker::<_, Guest>(linker, state)?;
         awaiting::add_to_linker::<_, Guest>(linker, state)?;
+        // WASI 0.3 needs the async ABI: async actors and programs only.
+        wasmtime_wasi::p3::add_to_linker(linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(linker)?;
+        super::net::add_checked_lookup(linker)?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 mod bindings;
 mod capability;
 mod dirs;
+mod net;
 mod output;
 mod sandbox;
 mod state;
@@ -21,6 +22,8 @@ pub(crate) use capability::Capabilities;
 pub use capability::{ActorInfo, Capability, EngineKind};
 pub use dirs::DirAccess;
 pub(crate) use dirs::Preopen;
+pub(crate) use net::NetPolicy;
+pub use net::{DEFAULT_MAX_CONNECTIONS, NetGrant, NetGrantError};
 pub use output::{GuestOutput, OutputCapture};
 pub use sandbox::{
     DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN,

@@ -7,8 +7,10 @@ use std::sync::{Arc, Weak};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::dirs::Preopen;
+use super::net::{NetHooks, NetPolicy};
 use super::output::{GuestOutput, Stream};
 use super::sandbox::{LagWatch, MemoryBudget, SharedBudget};
 use crate::actor::{ActorHandle, ActorShared};
@@ -70,6 +72,7 @@ pub(crate) struct InstanceConfig {
     pub(crate) stdout: GuestOutput,
     pub(crate) stderr: GuestOutput,
     pub(crate) memory_limit: usize,
+    pub(crate) net: Arc<NetPolicy>,
     pub(crate) data: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) spawner: Arc<dyn Spawner>,
 }
@@ -91,6 +94,8 @@ pub struct ActorState {
     /// (threaded actors), for lag warnings.
     pub(crate) current_method: Option<u32>,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    pub(crate) net: NetHooks,
     pub(crate) table: ResourceTable,
     pub(crate) capabilities: CapabilityStates,
     data: Option<Arc<dyn Any + Send + Sync>>,
@@ -119,6 +124,7 @@ impl ActorState {
         for dir in &config.dirs {
             dir.open(&mut wasi)?;
         }
+        config.net.apply(&mut wasi);
         let driver = role == Role::Driver;
         config
             .stdout
@@ -135,6 +141,8 @@ impl ActorState {
             lag: LagWatch::default(),
             current_method: None,
             wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            net: NetHooks(config.net.clone()),
             table: ResourceTable::new(),
             capabilities,
             data: config.data.clone(),
@@ -205,6 +213,16 @@ impl WasiView for ActorState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ActorState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.net,
         }
     }
 }

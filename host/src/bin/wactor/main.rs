@@ -9,15 +9,20 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use wactor::{ActorComponent, ActorOptions, DirAccess, GuestOutput, Runtime};
+use wactor::{ActorComponent, Runtime};
 
 /// Writes a line to stderr. Unlike `eprintln!`, a stderr that cannot be
 /// written (a closed pipe) does not panic: the line is lost, the run goes on.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{}\n", format_args!($($arg)*)));
     }};
 }
+
+mod sandbox;
+mod serve;
+
+use sandbox::SandboxArgs;
 
 /// Run WebAssembly components as actors, with Ray's concurrency model.
 ///
@@ -31,7 +36,9 @@ macro_rules! say {
     wactor run program.wasm --component worker=worker.wasm -- --program-args\n  \
     wactor inspect actor.wasm\n  \
     wactor run actor.wasm --invoke 'run-task(1000)' --count 50\n  \
-    wactor run actor.wasm --invoke 'run-task(1000)' --count 50 --max-concurrency 10\n\n\
+    wactor run actor.wasm --invoke 'run-task(1000)' --count 50 --max-concurrency 10\n  \
+    wactor run http_fetch.wasm --allow-net 127.0.0.1:8000 --invoke 'fetch(\"http://127.0.0.1:8000/\")'\n  \
+    wactor serve actor.wasm --listen 127.0.0.1:8080\n\n\
     Set WACTOR_LOG (e.g. WACTOR_LOG=debug) to see the runtime's logs.")]
 struct Cli {
     #[command(subcommand)]
@@ -45,6 +52,11 @@ enum Command {
     /// and call one of its methods `--count` times at once, printing each
     /// result and a timing summary.
     Run(Box<RunArgs>),
+    /// Put one actor behind HTTP: `POST /<method>` with a JSON array of
+    /// arguments calls the method and answers with the JSON of its result
+    /// (200), or a status for what went wrong (400, 404, 413, 422, 503,
+    /// 504, 500). Requests are concurrent calls on the actor.
+    Serve(Box<serve::ServeArgs>),
     /// Print a component's actor kind and every method with its WIT signature.
     Inspect {
         /// The component (`.wasm`).
@@ -93,71 +105,8 @@ struct RunArgs {
     #[arg(long)]
     name: Option<String>,
 
-    /// Give the guest the host directory HOST as GUEST (e.g.
-    /// `--dir ./data::/data`), read-write, or read-only with `:ro`. Repeatable.
-    /// By default a guest sees no files.
-    #[arg(long = "dir", value_name = "HOST::GUEST[:ro]", value_parser = parse_dir)]
-    dirs: Vec<(PathBuf, String, DirAccess)>,
-
-    /// Set an environment variable for the guest. Repeatable. By default a
-    /// guest's environment is empty.
-    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
-    env: Vec<(String, String)>,
-
-    /// How long a guest may run before it yields to other actors, in
-    /// milliseconds; 0 never interrupts guests (slightly faster guest code,
-    /// but a spinning guest then starves its thread).
-    #[arg(long, value_name = "MS", default_value_t = 10)]
-    time_slice_ms: u64,
-
-    /// How long one call may run, in milliseconds, before it fails with a
-    /// timeout and its actor is retired (it may be stuck). Default: no
-    /// deadline. Only with `--invoke`.
-    #[arg(long, value_name = "MS")]
-    call_deadline: Option<u64>,
-
-    /// The most linear memory (and tables) each instance may grow to, in
-    /// MiB; past it the actor dies saying "memory limit". Default 512. A
-    /// program's actors get the same.
-    #[arg(long, value_name = "MIB")]
-    memory_limit: Option<usize>,
-
-    /// The most linear memory all actors together may use, in MiB; an
-    /// actor that would grow past it dies saying "memory limit". Default:
-    /// three quarters of the machine's memory.
-    #[arg(long, value_name = "MIB")]
-    max_memory: Option<usize>,
-
-    /// How many calls an actor may queue before further calls are refused
-    /// (`--invoke` raises it to `--count`). Default 100000. A program's
-    /// actors get the same.
-    #[arg(long, value_name = "N")]
-    max_pending_calls: Option<usize>,
-
-    /// How many actors a program's guests may have alive at once. Default:
-    /// half of `--max-instances`.
-    #[arg(long, value_name = "N")]
-    max_actors: Option<usize>,
-
-    /// How many MiB of `put` values and queued call arguments a program's
-    /// guests may have the host hold at once. Default 256.
-    #[arg(long, value_name = "MIB")]
-    max_program_bytes: Option<usize>,
-
-    /// The most MiB of JSON in one value a guest sends or receives (call
-    /// arguments, a `put`, a result). Default 16.
-    #[arg(long, value_name = "MIB")]
-    max_value_size: Option<usize>,
-
-    /// How many instances the runtime may have alive at once (every actor
-    /// holds at least one). Default 1000.
-    #[arg(long, value_name = "N")]
-    max_instances: Option<u32>,
-
-    /// The largest component file read, in MiB (checked before reading).
-    /// Default 256.
-    #[arg(long, value_name = "MIB")]
-    max_component_size: Option<u64>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
@@ -179,6 +128,7 @@ fn main() -> ExitCode {
         Ok(tokio) => tokio.block_on(async {
             match cli.command {
                 Command::Run(args) => run(*args).await,
+                Command::Serve(args) => serve::serve(*args).await,
                 Command::Inspect { component } => inspect(&component),
             }
         }),
@@ -204,13 +154,15 @@ async fn run_program(
             args.component.display()
         );
     }
-    if args.call_deadline.is_some() {
+    if args.sandbox.call_deadline.is_some() {
         bail!(
             "--call-deadline applies to the calls of --invoke; a program's own `run` has no \
              deadline (its actors may set theirs)"
         );
     }
-    let mut options = with_capabilities(ActorOptions::new(), args)
+    let mut options = args
+        .sandbox
+        .options()
         .name(
             args.name
                 .clone()
@@ -233,24 +185,14 @@ async fn run_program(
     }
 }
 
-fn load(path: &PathBuf, args: Option<&RunArgs>) -> anyhow::Result<(Runtime, ActorComponent)> {
-    let mut builder = Runtime::builder();
-    if let Some(args) = args {
-        let ms = args.time_slice_ms;
-        builder = builder.time_slice((ms > 0).then(|| Duration::from_millis(ms)));
-        if let Some(mib) = args.max_memory {
-            builder = builder.max_memory(mib.saturating_mul(1 << 20));
-        }
-        if let Some(mib) = args.max_value_size {
-            builder = builder.max_value_size(mib.saturating_mul(1 << 20));
-        }
-        if let Some(n) = args.max_instances {
-            builder = builder.max_instances(n);
-        }
-        if let Some(mib) = args.max_component_size {
-            builder = builder.max_component_size(mib.saturating_mul(1 << 20));
-        }
-    }
+fn load(
+    path: &PathBuf,
+    sandbox: Option<&SandboxArgs>,
+) -> anyhow::Result<(Runtime, ActorComponent)> {
+    let builder = match sandbox {
+        Some(sandbox) => sandbox.runtime(),
+        None => Runtime::builder(),
+    };
     let runtime = builder.build()?;
     let component = runtime.load(path)?;
     Ok((runtime, component))
@@ -283,21 +225,6 @@ fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn parse_dir(text: &str) -> Result<(PathBuf, String, DirAccess), String> {
-    let (rest, access) = match text.strip_suffix(":ro") {
-        Some(rest) => (rest, DirAccess::ReadOnly),
-        None => (text, DirAccess::ReadWrite),
-    };
-    match rest.split_once("::") {
-        Some((host, guest)) if !host.is_empty() && !guest.is_empty() => {
-            Ok((PathBuf::from(host), guest.to_string(), access))
-        }
-        _ => Err(format!(
-            "expected HOST::GUEST or HOST::GUEST:ro, e.g. ./data::/data, got `{text}`"
-        )),
-    }
-}
-
 /// The most calls `--count` may ask for.
 const MAX_COUNT: usize = 1_000_000;
 
@@ -308,43 +235,6 @@ fn parse_count(text: &str) -> Result<usize, String> {
             "expected a number from 1 to {MAX_COUNT}, got `{text}`"
         )),
     }
-}
-
-fn parse_env(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
-        _ => Err(format!("expected NAME=VALUE, got `{text}`")),
-    }
-}
-
-/// The capabilities given on the command line, and output labelled with
-/// each actor's name.
-fn with_capabilities(mut options: ActorOptions, args: &RunArgs) -> ActorOptions {
-    options = options
-        .stdout(GuestOutput::Labelled)
-        .stderr(GuestOutput::Labelled);
-    if let Some(ms) = args.call_deadline {
-        options = options.call_deadline(Duration::from_millis(ms));
-    }
-    if let Some(mib) = args.memory_limit {
-        options = options.memory_limit(mib.saturating_mul(1 << 20));
-    }
-    if let Some(n) = args.max_pending_calls {
-        options = options.max_pending_calls(n);
-    }
-    if let Some(n) = args.max_actors {
-        options = options.max_actors(n);
-    }
-    if let Some(mib) = args.max_program_bytes {
-        options = options.max_program_bytes(mib.saturating_mul(1 << 20));
-    }
-    for (host, guest, access) in &args.dirs {
-        options = options.preopen_dir(host.clone(), guest.clone(), *access);
-    }
-    for (name, value) in &args.env {
-        options = options.env(name.clone(), value.clone());
-    }
-    options
 }
 
 fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
@@ -362,7 +252,7 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component, Some(&args))?;
+    let (runtime, component) = load(&args.component, Some(&args.sandbox))?;
     let Some(invoke) = args.invoke.as_deref() else {
         return run_program(&runtime, &component, &args).await;
     };
@@ -370,8 +260,8 @@ async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .parse_invoke(invoke)
         .with_context(|| format!("--invoke {invoke:?}"))?;
     // All `--count` calls are submitted at once: let them all queue.
-    let queue = args.max_pending_calls.unwrap_or(0).max(args.count);
-    let mut options = with_capabilities(ActorOptions::new(), &args).max_pending_calls(queue);
+    let queue = args.sandbox.max_pending_calls.unwrap_or(0).max(args.count);
+    let mut options = args.sandbox.options().max_pending_calls(queue);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
