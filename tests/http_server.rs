@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -75,6 +77,8 @@ impl Drop for Server {
 /// An HTTP/1.1 server with these pages:
 /// - `/slow/MS`: `ok` after MS milliseconds;
 /// - `/text/WORD`: `WORD`;
+/// - `/chunked/N`: N chunks of `chunk I;` (no length: chunked encoding);
+/// - `/echo`: the request's body;
 /// - anything else: 404 `no such page`.
 pub async fn http() -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -86,7 +90,7 @@ pub async fn http() -> Server {
             let seen = counted.clone();
             let service = hyper::service::service_fn(move |request: Request<_>| {
                 let seen = seen.clone();
-                async move { Ok::<_, Infallible>(page(&seen, request.uri().path()).await) }
+                async move { Ok::<_, Infallible>(page(&seen, request).await) }
             });
             tokio::spawn(async move {
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -98,20 +102,36 @@ pub async fn http() -> Server {
     Server { addr, seen, task }
 }
 
-async fn page(seen: &Seen, path: &str) -> Response<Full<Bytes>> {
+type Page = Response<BoxBody<Bytes, Infallible>>;
+
+async fn page(seen: &Seen, request: Request<Incoming>) -> Page {
     seen.start();
-    let (status, body) = if let Some(ms) = path.strip_prefix("/slow/") {
+    let path = request.uri().path().to_string();
+    let full = |status, text: String| {
+        let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+        *response.status_mut() = status;
+        response
+    };
+    let response = if let Some(ms) = path.strip_prefix("/slow/") {
         let ms = ms.parse().unwrap_or(0);
         tokio::time::sleep(Duration::from_millis(ms)).await;
-        (StatusCode::OK, "ok".to_string())
+        full(StatusCode::OK, "ok".into())
     } else if let Some(word) = path.strip_prefix("/text/") {
-        (StatusCode::OK, word.to_string())
+        full(StatusCode::OK, word.into())
+    } else if let Some(n) = path.strip_prefix("/chunked/") {
+        let n: usize = n.parse().unwrap_or(0);
+        let chunks = (0..n).map(|i| Ok(Frame::data(Bytes::from(format!("chunk {i};")))));
+        Response::new(StreamBody::new(futures::stream::iter(chunks)).boxed())
+    } else if path == "/echo" {
+        let body = request.into_body().collect().await.map(|b| b.to_bytes());
+        full(
+            StatusCode::OK,
+            String::from_utf8_lossy(&body.unwrap_or_default()).into_owned(),
+        )
     } else {
-        (StatusCode::NOT_FOUND, "no such page".to_string())
+        full(StatusCode::NOT_FOUND, "no such page".into())
     };
     seen.end();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
     response
 }
 

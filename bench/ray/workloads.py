@@ -1,6 +1,6 @@
 """Ray side of the wactor-vs-Ray benchmark: one script, one JSON of figures.
 
-Usage (with a venv holding ray==2.60.0 and psutil):
+Usage (with a venv holding ray==2.60.0, psutil and aiohttp):
 
     python workloads.py OUT.json [--only key1,key2]
 
@@ -426,6 +426,115 @@ def fig_guest_to_guest():
             f"{spread(vals, '{:.1f}')} us")
 
 
+# --------------------------------------------------------------------------
+# network: one async actor making many concurrent GETs with aiohttp
+# --------------------------------------------------------------------------
+
+def _slow_server(port, delay):
+    """An aiohttp server (its own process) answering `ok` after delay s."""
+    from aiohttp import web
+
+    async def slow(_request):
+        await asyncio.sleep(delay)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, backlog=16384)
+
+
+@ray.remote(num_cpus=0)
+class Fetcher:
+    """Ray's documented pairing: an async actor using aiohttp."""
+
+    def __init__(self):
+        self.peak = 0
+        self.stop = False
+
+    def pid(self):
+        return os.getpid()
+
+    def _watch(self):
+        p = psutil.Process()
+        while not self.stop:
+            self.peak = max(self.peak, p.memory_info().rss)
+            time.sleep(0.05)
+
+    async def fetch_all(self, url, n):
+        import threading
+        import aiohttp
+        idle = psutil.Process().memory_info().rss
+        self.peak, self.stop = idle, False
+        threading.Thread(target=self._watch, daemon=True).start()
+        t0 = time.monotonic()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s:
+            async def one():
+                async with s.get(url) as r:
+                    return (await r.text()) == "ok"
+            oks = await asyncio.gather(*[one() for _ in range(n)], return_exceptions=True)
+        wall = time.monotonic() - t0
+        self.stop = True
+        time.sleep(0.1)
+        return wall, sum(1 for o in oks if o is True), idle, self.peak
+
+
+_http_run = None
+
+
+def _http_gets():
+    """One run shared by the two figures: (n, wall, ok, idle, peak)."""
+    global _http_run
+    if _http_run is None:
+        import multiprocessing
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        n, delay = scaled(10000), 0.1
+        # bench/run passes wactor-bench's own slow server (hyper, one thread),
+        # so both sides fetch from the same server; alone, aiohttp's.
+        command = os.environ.get("SLOW_SERVER")
+        if command:
+            import subprocess
+            srv = subprocess.Popen(command.split() + [str(int(delay * 1000))],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            port = int(srv.stdout.readline())
+        else:
+            srv = multiprocessing.Process(target=_slow_server, args=(port, delay), daemon=True)
+            srv.start()
+            time.sleep(1.5)
+        try:
+            a = spawn(Fetcher, max_concurrency=1000)
+            up([a])
+            url = f"http://127.0.0.1:{port}/slow"
+            ray.get(a.fetch_all.remote(url, 10))
+            wall, ok, idle, peak = ray.get(a.fetch_all.remote(url, n))
+            _http_run = (n, wall, ok, idle, peak)
+        finally:
+            srv.terminate()
+    return _http_run
+
+
+def _http_detail(run):
+    n, wall, ok, idle, peak = run
+    server = "wactor-bench's hyper server" if os.environ.get("SLOW_SERVER") else "aiohttp server"
+    return (f"{n} x aiohttp GET of a page that answers after 100 ms ({server} in its own "
+            f"process), one async actor, asyncio.gather: {ok} ok in {wall:.2f} s, "
+            f"{ok / wall:.0f}/s; actor RSS {idle / 2**20:.0f} MiB idle, peak "
+            f"{peak / 2**20:.0f} MiB (+{(peak - idle) / 2**20:.0f} MiB)")
+
+
+def fig_http_get_10k():
+    run = _http_gets()
+    return run[2] / run[1], "req/s", _http_detail(run)
+
+
+def fig_http_get_10k_rss():
+    run = _http_gets()
+    return (run[4] - run[3]) / 2**20, "MiB", _http_detail(run)
+
+
 FIGURES = {
     "sleep50_async": fig_sleep50_async,
     "sleep50_mc10": fig_sleep50_mc10,
@@ -439,6 +548,8 @@ FIGURES = {
     "idle_actor_rss": fig_idle_actor_rss,
     "inflight_call_mem": fig_inflight_call_mem,
     "guest_to_guest": fig_guest_to_guest,
+    "http_get_10k": fig_http_get_10k,
+    "http_get_10k_rss": fig_http_get_10k_rss,
 }
 
 

@@ -192,6 +192,30 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         "us",
         Lower,
     ),
+    // Issue 11's targets: at least 5x Ray + aiohttp's rate (1,529/s
+    // measured on this machine kind) at a tenth of its memory growth
+    // (+131 MiB).
+    Workload::new(
+        "http_get_10k",
+        "10,000 concurrent HTTP GETs (100 ms server), one async actor",
+        "req/s",
+        Higher,
+    )
+    .target(7_650.0),
+    Workload::new(
+        "http_get_10k_rss",
+        "peak memory growth during those 10,000 GETs",
+        "MiB",
+        Lower,
+    )
+    .target(13.0),
+    Workload::new(
+        "serve_requests",
+        "wactor serve: trivial method over HTTP (32 connections)",
+        "req/s",
+        Higher,
+    )
+    .vs(None),
 ];
 
 /// Looks a workload up by key.

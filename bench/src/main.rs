@@ -14,6 +14,7 @@
 
 mod bare;
 mod figures;
+mod network;
 mod scale;
 mod workloads;
 
@@ -51,6 +52,10 @@ struct Args {
     /// workloads compare with, comma-separated (for `bench/run`).
     #[arg(long, hide = true)]
     ray_keys: bool,
+    /// Run nothing but a server on 127.0.0.1 that answers every request
+    /// after MS milliseconds (for the network workloads); prints its port.
+    #[arg(long, hide = true, value_name = "MS")]
+    serve_slow: Option<u64>,
     /// Run one workload in this process and print its figure as JSON.
     #[arg(long, hide = true)]
     one: Option<String>,
@@ -63,6 +68,9 @@ fn main() -> Result<()> {
     } else {
         Scale::FULL
     };
+    if let Some(ms) = args.serve_slow {
+        return network::serve_slow(ms);
+    }
     if let Some(key) = &args.one {
         let rt = tokio::runtime::Runtime::new()?;
         let key2 = key.clone();

@@ -586,3 +586,83 @@ fn limits_can_be_set_from_the_command_line() {
         );
     }
 }
+
+/// An HTTP server on a thread per connection that answers `ok` after
+/// `delay`; returns its address and the most requests it held at once.
+fn slow_http_server(
+    delay: std::time::Duration,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = peak.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let (now, peak) = (now.clone(), peak.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0; 4096];
+                let _ = stream.read(&mut buf);
+                let held = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(held, Ordering::SeqCst);
+                std::thread::sleep(delay);
+                now.fetch_sub(1, Ordering::SeqCst);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                );
+            });
+        }
+    });
+    (addr, seen)
+}
+
+#[test]
+fn run_with_a_grant_fetches_fifty_urls_at_once_and_without_one_reaches_nothing() {
+    let (addr, peak) = slow_http_server(std::time::Duration::from_millis(500));
+    let call = format!("fetch(\"http://{addr}/x\")");
+    let out = wactor(&[
+        "run",
+        wactor_examples::HTTP_FETCH,
+        "--allow-net",
+        &addr.to_string(),
+        "--invoke",
+        &call,
+        "--count",
+        "50",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.ends_with("] \"ok\"")).count(),
+        50,
+        "{stdout}"
+    );
+    assert!(stderr.contains("50 ok, 0 failed"), "{stderr}");
+    assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 50);
+
+    let out = wactor(&["run", wactor_examples::HTTP_FETCH, "--invoke", &call]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("allow it with `--allow-net {addr}`")),
+        "{stderr}"
+    );
+    let out = wactor(&[
+        "run",
+        wactor_examples::HTTP_FETCH,
+        "--allow-net",
+        "a b",
+        "--invoke",
+        &call,
+    ]);
+    assert!(
+        text(&out.stderr).contains("HOST:PORT"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -340,3 +340,32 @@ async fn actors_a_program_spawns_get_its_grants_and_no_more() {
     assert_eq!(server.seen.requests(), 1);
     assert_eq!(elsewhere.seen.requests(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_arrive_chunked_or_by_length_and_go_out_chunked() {
+    let rt = runtime();
+    let server = http_server::http().await;
+    let actor = load(&rt, "http-fetch")
+        .spawn(ActorOptions::new().allow_net(server.addr.to_string()))
+        .unwrap();
+    let chunked = text(
+        call(&actor, "fetch", (server.url("/chunked/300"),))
+            .await
+            .unwrap(),
+    );
+    let expected: String = (0..300).map(|i| format!("chunk {i};")).collect();
+    assert_eq!(chunked, expected);
+    assert_eq!(
+        text(
+            call(&actor, "fetch", (server.url("/chunked/0"),))
+                .await
+                .unwrap()
+        ),
+        ""
+    );
+    let big = "0123456789".repeat(100_000);
+    let echoed = call(&actor, "post", (server.url("/echo"), big.as_str())).await;
+    assert_eq!(text(echoed.unwrap()), big);
+    let why = failed_with(call(&actor, "fetch", (server.url("/missing"),)).await);
+    assert!(why.contains("status 404: no such page"), "{why}");
+}

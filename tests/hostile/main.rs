@@ -313,6 +313,50 @@ async fn every_attack_leaves_the_host_and_a_heartbeat_actor_unharmed() {
     );
     reports.push(report);
 
+    // The network: a flood of requests where none is granted, then a flood
+    // at a granted but slow server, which the host lets out 1,024 at a time.
+    let fetch = load(&rt, "http-fetch");
+    let server = wactor_tests::http_server::http().await;
+    let ungranted = attacker(&fetch, ActorOptions::new());
+    let (refused, report) = under_watch("5000 ungranted fetches", &heart, baseline, async {
+        let url = server.url("/text/x");
+        futures::future::join_all(
+            (0..5000).map(|_| resolve(ungranted.call("fetch", (url.as_str(),)).unwrap())),
+        )
+        .await
+    })
+    .await;
+    assert!(
+        refused
+            .iter()
+            .all(|r| failure(r).contains("is not granted")),
+        "{:?}",
+        refused.first()
+    );
+    assert_eq!(server.seen.requests(), 0);
+    reports.push(report);
+    let flooder = attacker(
+        &fetch,
+        ActorOptions::new()
+            .allow_net(server.addr.to_string())
+            .max_concurrency(5000),
+    );
+    let (flooded, report) = under_watch("5000 fetches of a slow page", &heart, baseline, async {
+        let url = server.url("/slow/200");
+        futures::future::join_all(
+            (0..5000).map(|_| resolve(flooder.call("fetch", (url.as_str(),)).unwrap())),
+        )
+        .await
+    })
+    .await;
+    assert!(
+        flooded.iter().all(Result::is_ok),
+        "{:?}",
+        flooded.iter().find(|r| r.is_err())
+    );
+    assert_eq!(server.seen.peak(), wactor::DEFAULT_MAX_CONNECTIONS);
+    reports.push(report);
+
     // A trap.
     let crasher = attacker(&faulty, ActorOptions::new());
     let (crashed, report) = under_watch("trap", &heart, baseline, async {

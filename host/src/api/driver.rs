@@ -3,10 +3,16 @@
 //! `wactor:runtime/actors`. The driver may spawn its own component, so a
 //! whole program can be one `.wasm`.
 //!
-//! A driver runs on the async-actor scheduler (one instance, its own event
-//! loop), so its sync `run` can still call async imports such as
-//! `object-ref.get`, while `get-blocking` is allowed (a driver is sync code,
-//! like Ray's driver script calling `ray.get`).
+//! Either `wasi:cli/run` will do:
+//!
+//! - WASI 0.2's `run` is sync: the driver blocks with `get-blocking` and
+//!   `wait-blocking`, like Ray's driver script calling `ray.get`;
+//! - WASI 0.3's `run` is async: the driver awaits `get` and `wait` (and
+//!   HTTP, sockets) like a Ray driver with top-level `await`.
+//!
+//! Both run on the async-actor scheduler (one instance, its own event
+//! loop), which WASI 0.3 needs; blocking is allowed in either, as a driver
+//! has no other calls to stall.
 
 use super::component::{ActorComponent, OwnComponent};
 use super::options::ActorOptions;

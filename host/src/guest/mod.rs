@@ -11,6 +11,7 @@
 mod bindings;
 mod capability;
 mod dirs;
+mod http_client;
 mod net;
 mod output;
 mod sandbox;

@@ -391,8 +391,18 @@ impl WasiHttpHooks for NetHooks {
                 open = policy.max_connections - policy.connections.available_permits(),
                 "HTTP request to {host}:{port}"
             );
+            // Plain HTTP through our lean client; TLS through
+            // wasmtime-wasi-http's (hyper and rustls).
+            if uri.scheme_str() != Some("https") {
+                let response = super::http_client::send(request, options, permit).await?;
+                let done = Box::new(async { Ok(()) });
+                return Ok((response, done as Box<dyn Future<Output = _> + Send>));
+            }
             use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            // Boxed: its state is kilobytes, and would otherwise make every
+            // plain request's future as big.
+            let (response, io) =
+                Box::pin(wasmtime_wasi_http::default_send_request(request, options)).await?;
             let io = async move {
                 let done = io.await;
                 drop(permit);

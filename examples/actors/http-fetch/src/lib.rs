@@ -54,31 +54,11 @@ struct HttpFetch;
 impl Guest for HttpFetch {
     async fn fetch(url: String) -> Result<String, String> {
         let _counted = InFlight::start();
-        let (scheme, authority, path) = split_url(&url)?;
-        let (trailers_tx, trailers) = wit_future::new(|| Ok(None));
-        drop(trailers_tx);
-        let (request, _sent) = Request::new(Fields::new(), None, trailers, None);
-        let set = request
-            .set_method(&Method::Get)
-            .and(request.set_scheme(Some(&scheme)))
-            .and(request.set_authority(Some(authority)))
-            .and(request.set_path_with_query(Some(path)));
-        set.map_err(|()| format!("{url}: not a valid request"))?;
+        request(&url, Method::Get, None).await
+    }
 
-        let response = client::send(request)
-            .await
-            .map_err(|e| format!("{url}: {}", describe(&e)))?;
-        let status = response.get_status_code();
-        let (done_tx, done) = wit_future::new(|| Ok(()));
-        drop(done_tx);
-        let (body, _trailers) = Response::consume_body(response, done);
-        let bytes = body.collect().await;
-        let text = String::from_utf8(bytes).map_err(|_| format!("{url}: the body is not UTF-8"))?;
-        if (200..300).contains(&status) {
-            Ok(text)
-        } else {
-            Err(format!("{url}: status {status}: {text}"))
-        }
+    async fn post(url: String, body: String) -> Result<String, String> {
+        request(&url, Method::Post, Some(body)).await
     }
 
     async fn tcp_echo(address: String, message: String) -> Result<String, String> {
@@ -173,6 +153,70 @@ fn from_wasi(ip: IpAddress) -> std::net::IpAddr {
             std::net::Ipv6Addr::new(a, b, c, d, e, f, g, h).into()
         }
     }
+}
+
+/// Sends `method` to `url` with `body` (streamed, no length) and returns
+/// the answer's body.
+async fn request(url: &str, method: Method, body: Option<String>) -> Result<String, String> {
+    let (scheme, authority, path) = split_url(url)?;
+    let (trailers_tx, trailers) = wit_future::new(|| Ok(None));
+    drop(trailers_tx);
+    let (contents, sending) = match body {
+        Some(body) => {
+            let (mut tx, rx) = wit_stream::new();
+            let send = async move {
+                tx.write_all(body.into_bytes()).await;
+            };
+            (Some(rx), Some(send))
+        }
+        None => (None, None),
+    };
+    let (request, _sent) = Request::new(Fields::new(), contents, trailers, None);
+    let set = request
+        .set_method(&method)
+        .and(request.set_scheme(Some(&scheme)))
+        .and(request.set_authority(Some(authority)))
+        .and(request.set_path_with_query(Some(path)));
+    set.map_err(|()| format!("{url}: not a valid request"))?;
+
+    let answer = async {
+        let response = client::send(request)
+            .await
+            .map_err(|e| format!("{url}: {}", describe(&e)))?;
+        let status = response.get_status_code();
+        let (done_tx, done) = wit_future::new(|| Ok(()));
+        drop(done_tx);
+        let (body, _trailers) = Response::consume_body(response, done);
+        let bytes = body.collect().await;
+        let text = String::from_utf8(bytes).map_err(|_| format!("{url}: the body is not UTF-8"))?;
+        if (200..300).contains(&status) {
+            Ok(text)
+        } else {
+            Err(format!("{url}: status {status}: {text}"))
+        }
+    };
+    // The body is written while the request is sent.
+    match sending {
+        Some(send) => beside(send, answer).await,
+        None => answer.await,
+    }
+}
+
+/// Runs `side` to its end beside `main`, and returns what `main` returns.
+async fn beside<T>(side: impl Future<Output = ()>, main: impl Future<Output = T>) -> T {
+    let side = std::pin::pin!(side);
+    let main = std::pin::pin!(main);
+    let mut side = Some(side);
+    let mut main = main;
+    std::future::poll_fn(move |cx| {
+        if let Some(s) = side.as_mut()
+            && s.as_mut().poll(cx).is_ready()
+        {
+            side = None;
+        }
+        main.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// `http[s]://authority/path?query` into its parts.
