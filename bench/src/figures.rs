@@ -210,6 +210,13 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     )
     .target(13.0),
     Workload::new(
+        "http_get_10k_bare",
+        "those 10,000 GETs from plain tokio + hyper (no wasm)",
+        "req/s",
+        Higher,
+    )
+    .vs(Some("http_get_10k")),
+    Workload::new(
         "serve_requests",
         "wactor serve: trivial method over HTTP (32 connections)",
         "req/s",

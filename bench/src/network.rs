@@ -158,6 +158,50 @@ pub(crate) async fn http_gets(rt: &Runtime, scale: Scale, rate: bool) -> Result<
     })
 }
 
+/// The same 10,000 GETs from plain Rust (tokio and a hyper client, one
+/// connection each, no wasm): what the machine and the server allow.
+pub(crate) async fn http_gets_bare(scale: Scale) -> Result<Figure> {
+    let n = scale.many_calls as usize;
+    let delay = if scale.many_calls >= Scale::FULL.many_calls {
+        100
+    } else {
+        20
+    };
+    let (_server, addr) = start_slow_server(delay)?;
+    let get = move || async move {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection);
+        let request = hyper::Request::get("/slow")
+            .header(hyper::header::HOST, addr.to_string())
+            .body(Full::new(Bytes::new()))?;
+        let response = sender.send_request(request).await?;
+        let body = response.into_body().collect().await?.to_bytes();
+        anyhow::ensure!(body.as_ref() == b"ok", "answered {body:?}");
+        anyhow::Ok(())
+    };
+    for r in join_all((0..10).map(|_| tokio::spawn(get()))).await {
+        r??;
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(get())).collect();
+    let mut ok = 0;
+    for r in join_all(tasks).await {
+        r??;
+        ok += 1;
+    }
+    let wall = start.elapsed();
+    Ok(Figure {
+        value: ok as f64 / wall.as_secs_f64(),
+        detail: format!(
+            "{n} x GET of a page that answers after {delay} ms from tokio tasks with hyper's \
+             client, one connection each, no wasm: {ok} ok in {:.2} s",
+            wall.as_secs_f64()
+        ),
+    })
+}
+
 /// `wactor serve` of the async actor, loaded by `CONNECTIONS` clients on
 /// keep-alive connections each posting `/ping` one request after another.
 pub(crate) async fn serve_requests(scale: Scale) -> Result<Figure> {

@@ -75,6 +75,7 @@ pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "guest_to_guest" => guest_to_guest(&rt, scale).await,
         "http_get_10k" => crate::network::http_gets(&rt, scale, true).await,
         "http_get_10k_rss" => crate::network::http_gets(&rt, scale, false).await,
+        "http_get_10k_bare" => crate::network::http_gets_bare(scale).await,
         "serve_requests" => crate::network::serve_requests(scale).await,
         "py_actor_creation" | "py_actor_creation_copy" => {
             actor_creation(&rt, wactor_examples::PY_ASYNC_ACTOR, python_actors(scale)).await

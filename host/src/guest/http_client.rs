@@ -70,12 +70,15 @@ pub(crate) async fn send(
         Ok(connected) => connected.map_err(Error::Connect)?,
         Err(_) => return Err(Error::ConnectionTimeout),
     };
-    let _ = stream.set_nodelay(true);
-
     let head_only = request.method() == Method::HEAD;
     let (parts, body) = request.into_parts();
     let empty = body.is_end_stream() || body.size_hint().exact() == Some(0);
     let chunked = !empty && !parts.headers.contains_key(http::header::CONTENT_LENGTH);
+    // A body goes out in writes after the head: without this, Nagle's
+    // algorithm holds the second one back for the server's delayed ACK.
+    if !empty {
+        let _ = stream.set_nodelay(true);
+    }
     let head = request_head(&parts, chunked);
     // Not kept across the waits below: a waiting request holds only its socket.
     drop(parts);
