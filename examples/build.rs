@@ -29,6 +29,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("file-store", "file_store.wasm"),
     ("http-fetch", "http_fetch.wasm"),
     ("crawler", "crawler.wasm"),
+    ("threaded-fetch", "threaded_fetch.wasm"),
 ];
 const TARGET: &str = "wasm32-wasip2";
 

@@ -58,6 +58,10 @@ pub const HTTP_FETCH: &str = env!("WACTOR_EXAMPLE_HTTP_FETCH");
 /// takes the answers with `wait` as they come.
 pub const CRAWLER: &str = env!("WACTOR_EXAMPLE_CRAWLER");
 
+/// A threaded actor with `fetch(url)` over WASI 0.2's blocking
+/// `wasi:http` (each instance fetches one URL at a time).
+pub const THREADED_FETCH: &str = env!("WACTOR_EXAMPLE_THREADED_FETCH");
+
 /// Python (componentize-py): `http-fetch` over `wasi:http@0.3.0`, the same
 /// methods as the Rust one.
 pub const PY_HTTP_FETCH: &str = env!("WACTOR_EXAMPLE_PY_HTTP_FETCH");
@@ -84,6 +88,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("file-store", FILE_STORE),
     ("http-fetch", HTTP_FETCH),
     ("crawler", CRAWLER),
+    ("threaded-fetch", THREADED_FETCH),
     ("py-async-actor", PY_ASYNC_ACTOR),
     ("py-driver", PY_DRIVER),
     ("py-http-fetch", PY_HTTP_FETCH),

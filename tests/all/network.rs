@@ -369,3 +369,39 @@ async fn bodies_arrive_chunked_or_by_length_and_go_out_chunked() {
     let why = failed_with(call(&actor, "fetch", (server.url("/missing"),)).await);
     assert!(why.contains("status 404: no such page"), "{why}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_threaded_actor_fetches_over_wasi_0_2_one_url_per_instance_within_its_grants() {
+    let rt = runtime();
+    let server = http_server::http().await;
+    let actor = load(&rt, "threaded-fetch")
+        .spawn(
+            ActorOptions::new()
+                .allow_net(server.addr.to_string())
+                .max_concurrency(4),
+        )
+        .unwrap();
+    assert_eq!(actor.kind(), wactor::ActorKind::Threaded);
+    let url = server.url("/slow/300");
+    let refs: Vec<_> = (0..8)
+        .map(|_| actor.call("fetch", (url.as_str(),)).unwrap())
+        .collect();
+    let outcomes = tokio::time::timeout(PATIENCE, futures::future::join_all(refs))
+        .await
+        .expect("the fetches end");
+    for outcome in outcomes {
+        assert_eq!(text(outcome.unwrap()), "ok");
+    }
+    // Each instance blocks on its own fetch: four at a time.
+    assert_eq!(server.seen.peak(), 4);
+    let why = failed_with(call(&actor, "fetch", (format!("http://{}/", closed_port()),)).await);
+    assert!(why.contains("is not granted"), "{why}");
+    assert_eq!(
+        text(
+            call(&actor, "fetch", (server.url("/chunked/3"),))
+                .await
+                .unwrap()
+        ),
+        "chunk 0;chunk 1;chunk 2;"
+    );
+}
