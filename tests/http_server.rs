@@ -35,6 +35,11 @@ impl Seen {
         self.requests.load(Ordering::SeqCst)
     }
 
+    /// Requests (or connections) it is answering now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The most requests it was answering at once.
     pub fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)

@@ -405,3 +405,38 @@ async fn a_threaded_actor_fetches_over_wasi_0_2_one_url_per_instance_within_its_
         "chunk 0;chunk 1;chunk 2;"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_actor_closes_the_connections_of_its_requests() {
+    let rt = runtime();
+    // Reads until the client closes: an HTTP request to it never gets an answer.
+    let silent = http_server::tcp_echo().await;
+    let actor = load(&rt, "http-fetch")
+        .spawn(ActorOptions::new().allow_net(silent.addr.to_string()))
+        .unwrap();
+    let url = format!("http://{}/", silent.addr);
+    let refs: Vec<_> = (0..5)
+        .map(|_| actor.call("fetch", (url.as_str(),)).unwrap())
+        .collect();
+    let start = Instant::now();
+    while silent.seen.in_flight() < 5 {
+        assert!(start.elapsed() < PATIENCE, "the requests never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    actor.kill();
+    for r in refs {
+        let err = tokio::time::timeout(PATIENCE, r)
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(err, Error::ActorDied { .. }), "{err:?}");
+    }
+    // The host's requests went with the actor: their sockets are closed.
+    while silent.seen.in_flight() > 0 {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "connections outlived their actor"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

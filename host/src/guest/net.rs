@@ -394,25 +394,67 @@ impl WasiHttpHooks for NetHooks {
             // Plain HTTP through our lean client; TLS through
             // wasmtime-wasi-http's (hyper and rustls).
             if uri.scheme_str() != Some("https") {
-                let response = super::http_client::send(request, options, permit).await?;
+                // On a task of its own: the connect, the writes and the
+                // head's reads then run on any worker thread, not all on
+                // the actor's (where 10,000 requests of one actor queued up).
+                let sending = spawn_owned(super::http_client::send(request, options, permit));
+                let response = sending.await.map_err(|e| {
+                    wasmtime_wasi_http::Error::InternalError(Some(format!(
+                        "the request's task ended: {e}"
+                    )))
+                })??;
                 let done = Box::new(async { Ok(()) });
                 return Ok((response, done as Box<dyn Future<Output = _> + Send>));
             }
             use http_body_util::BodyExt;
-            // Boxed: its state is kilobytes, and would otherwise make every
-            // plain request's future as big.
-            let (response, io) =
-                Box::pin(wasmtime_wasi_http::default_send_request(request, options)).await?;
+            // On a task of its own too (which also keeps its kilobytes of
+            // state out of every plain request's future).
+            let sending = spawn_owned(async move {
+                let (response, io) =
+                    wasmtime_wasi_http::default_send_request(request, options).await?;
+                Ok::<_, wasmtime_wasi_http::Error>((response.map(BodyExt::boxed_unsync), io))
+            });
+            let (response, io) = sending.await.map_err(|e| {
+                wasmtime_wasi_http::Error::InternalError(Some(format!(
+                    "the request's task ended: {e}"
+                )))
+            })??;
             let io = async move {
                 let done = io.await;
                 drop(permit);
                 done
             };
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
+    }
+}
+
+/// Spawns `future` as a task that is aborted when the returned handle is
+/// dropped: a request of a killed actor must not run on without it.
+fn spawn_owned<F>(future: F) -> Owned<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Owned(tokio::spawn(future))
+}
+
+struct Owned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for Owned<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for Owned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
