@@ -81,7 +81,7 @@ pub(crate) fn add_to_linker(
         // WASI 0.3 needs the async ABI: async actors and programs only.
         wasmtime_wasi::p3::add_to_linker(linker)?;
         wasmtime_wasi_http::p3::add_to_linker(linker)?;
-        super::net::add_checked_lookup(linker)?;
+        super::lookup::add_to_linker(linker)?;
     }
     Ok(())
 }

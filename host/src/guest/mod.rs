@@ -12,6 +12,7 @@ mod bindings;
 mod capability;
 mod dirs;
 mod http_client;
+mod lookup;
 mod net;
 mod output;
 mod sandbox;

@@ -95,7 +95,7 @@ pub struct ActorState {
     pub(crate) current_method: Option<u32>,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    pub(crate) net: NetHooks,
+    net: NetHooks,
     pub(crate) table: ResourceTable,
     pub(crate) capabilities: CapabilityStates,
     data: Option<Arc<dyn Any + Send + Sync>>,
@@ -169,6 +169,11 @@ impl ActorState {
     /// resources.
     pub fn table(&mut self) -> &mut ResourceTable {
         &mut self.table
+    }
+
+    /// What the actor may reach on the network.
+    pub(crate) fn net_policy(&self) -> &Arc<NetPolicy> {
+        &self.net.0
     }
 
     /// A handle to the actor this instance belongs to, while anyone else
