@@ -80,7 +80,7 @@ impl ActorComponent {
     }
 
     /// The component's name (its file stem, or the name given to
-    /// [`Runtime::load_bytes`]).
+    /// [`Runtime::load_bytes`](crate::Runtime::load_bytes)).
     pub fn name(&self) -> &str {
         &self.inner.compiled.name
     }
@@ -112,8 +112,8 @@ impl ActorComponent {
     ///
     /// # Errors
     ///
-    /// [`Error::UnknownMethod`] (listing the methods there are), or
-    /// [`Error::BadArguments`] with where the arguments stopped parsing.
+    /// [`Error::UnknownMethod`](crate::Error::UnknownMethod) (listing the methods there are), or
+    /// [`Error::BadArguments`](crate::Error::BadArguments) with where the arguments stopped parsing.
     ///
     /// ```
     /// # fn main() -> Result<(), wactor::Error> {
