@@ -68,6 +68,7 @@ pub(crate) fn add_to_linker(
     engine: EngineKind,
 ) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    #[cfg(feature = "http")]
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     fn state(state: &mut ActorState) -> &mut ActorState {
         state
@@ -80,6 +81,7 @@ pub(crate) fn add_to_linker(
         awaiting::add_to_linker::<_, Guest>(linker, state)?;
         // WASI 0.3 needs the async ABI: async actors and programs only.
         wasmtime_wasi::p3::add_to_linker(linker)?;
+        #[cfg(feature = "http")]
         wasmtime_wasi_http::p3::add_to_linker(linker)?;
         super::lookup::add_to_linker(linker)?;
     }

@@ -11,6 +11,9 @@
 mod bindings;
 mod capability;
 mod dirs;
+#[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "http")]
 mod http_client;
 mod lookup;
 mod net;

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// The default bound on an actor's open HTTP requests
 /// ([`ActorOptions::max_connections`](crate::ActorOptions::max_connections)).
@@ -189,13 +188,15 @@ impl fmt::Display for NetGrant {
 
 /// What one actor may reach, shared by its instances: the grants, whether
 /// it may listen, and the bound on its open HTTP requests.
+/// (Without the `http` feature, the HTTP parts go unused.)
 #[derive(Debug)]
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 pub(crate) struct NetPolicy {
-    actor: Arc<str>,
+    pub(super) actor: Arc<str>,
     grants: Vec<NetGrant>,
     listen: bool,
-    connections: Arc<Semaphore>,
-    max_connections: usize,
+    pub(super) connections: Arc<Semaphore>,
+    pub(super) max_connections: usize,
 }
 
 impl NetPolicy {
@@ -219,7 +220,8 @@ impl NetPolicy {
         !self.grants.is_empty() || self.listen
     }
 
-    fn allows_authority(&self, host: &str, port: u16) -> bool {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(super) fn allows_authority(&self, host: &str, port: u16) -> bool {
         self.grants.iter().any(|g| g.matches_authority(host, port))
     }
 
@@ -237,7 +239,8 @@ impl NetPolicy {
     }
 
     /// What the guest is told when `host:port` is not granted.
-    fn denial(&self, host: &str, port: u16) -> String {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(super) fn denial(&self, host: &str, port: u16) -> String {
         format!(
             "network access to {host}:{port} is not granted to actor {}; allow it with \
              `--allow-net {host}:{port}` (ActorOptions::allow_net)",
@@ -290,116 +293,6 @@ impl NetPolicy {
             );
         }
         allowed
-    }
-}
-
-/// The `wasi:http` hooks of an instance: every request is checked against
-/// its actor's grants and counted against its bound before it is sent.
-pub(crate) struct NetHooks(pub(crate) Arc<NetPolicy>);
-
-type SendResult = wasmtime_wasi_http::Result<(
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-)>;
-
-impl WasiHttpHooks for NetHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
-    ) -> Box<dyn Future<Output = SendResult> + Send> {
-        let policy = self.0.clone();
-        Box::new(async move {
-            let uri = request.uri();
-            let host = uri.host().unwrap_or_default().to_string();
-            let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
-                Some("https") => 443,
-                _ => 80,
-            });
-            if !policy.allows_authority(&host, port) {
-                let reason = policy.denial(&host, port);
-                tracing::warn!(actor = %policy.actor, "refused an HTTP request: {reason}");
-                return Err(wasmtime_wasi_http::Error::InternalError(Some(reason)));
-            }
-            // Held until the connection is done with, not just the headers.
-            let permit = policy
-                .connections
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| {
-                    wasmtime_wasi_http::Error::InternalError(Some("the actor is gone".into()))
-                })?;
-            tracing::trace!(
-                actor = %policy.actor,
-                open = policy.max_connections - policy.connections.available_permits(),
-                "HTTP request to {host}:{port}"
-            );
-            // Plain HTTP through our lean client; TLS through
-            // wasmtime-wasi-http's (hyper and rustls).
-            if uri.scheme_str() != Some("https") {
-                // On a task of its own: the connect, the writes and the
-                // head's reads then run on any worker thread, not all on
-                // the actor's (where 10,000 requests of one actor queued up).
-                let sending = spawn_owned(super::http_client::send(request, options, permit));
-                let response = sending.await.map_err(|e| {
-                    wasmtime_wasi_http::Error::InternalError(Some(format!(
-                        "the request's task ended: {e}"
-                    )))
-                })??;
-                let done = Box::new(async { Ok(()) });
-                return Ok((response, done as Box<dyn Future<Output = _> + Send>));
-            }
-            use http_body_util::BodyExt;
-            // On a task of its own too (which also keeps its kilobytes of
-            // state out of every plain request's future).
-            let sending = spawn_owned(async move {
-                let (response, io) =
-                    wasmtime_wasi_http::default_send_request(request, options).await?;
-                Ok::<_, wasmtime_wasi_http::Error>((response.map(BodyExt::boxed_unsync), io))
-            });
-            let (response, io) = sending.await.map_err(|e| {
-                wasmtime_wasi_http::Error::InternalError(Some(format!(
-                    "the request's task ended: {e}"
-                )))
-            })??;
-            let io = async move {
-                let done = io.await;
-                drop(permit);
-                done
-            };
-            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
-        })
-    }
-}
-
-/// Spawns `future` as a task that is aborted when the returned handle is
-/// dropped: a request of a killed actor must not run on without it.
-fn spawn_owned<F>(future: F) -> Owned<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    Owned(tokio::spawn(future))
-}
-
-struct Owned<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Future for Owned<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
-    }
-}
-
-impl<T> Drop for Owned<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -7,10 +7,13 @@ use std::sync::{Arc, Weak};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+#[cfg(feature = "http")]
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::dirs::Preopen;
-use super::net::{NetHooks, NetPolicy};
+#[cfg(feature = "http")]
+use super::http::HttpHooks;
+use super::net::NetPolicy;
 use super::output::{GuestOutput, Stream};
 use super::sandbox::{LagWatch, MemoryBudget, SharedBudget};
 use crate::actor::{ActorHandle, ActorShared};
@@ -94,8 +97,11 @@ pub struct ActorState {
     /// (threaded actors), for lag warnings.
     pub(crate) current_method: Option<u32>,
     wasi: WasiCtx,
+    net: Arc<NetPolicy>,
+    #[cfg(feature = "http")]
     http: WasiHttpCtx,
-    net: NetHooks,
+    #[cfg(feature = "http")]
+    http_hooks: HttpHooks,
     pub(crate) table: ResourceTable,
     pub(crate) capabilities: CapabilityStates,
     data: Option<Arc<dyn Any + Send + Sync>>,
@@ -141,8 +147,11 @@ impl ActorState {
             lag: LagWatch::default(),
             current_method: None,
             wasi: wasi.build(),
+            net: config.net.clone(),
+            #[cfg(feature = "http")]
             http: WasiHttpCtx::new(),
-            net: NetHooks(config.net.clone()),
+            #[cfg(feature = "http")]
+            http_hooks: HttpHooks(config.net.clone()),
             table: ResourceTable::new(),
             capabilities,
             data: config.data.clone(),
@@ -173,7 +182,7 @@ impl ActorState {
 
     /// What the actor may reach on the network.
     pub(crate) fn net_policy(&self) -> &Arc<NetPolicy> {
-        &self.net.0
+        &self.net
     }
 
     /// A handle to the actor this instance belongs to, while anyone else
@@ -222,12 +231,13 @@ impl WasiView for ActorState {
     }
 }
 
+#[cfg(feature = "http")]
 impl WasiHttpView for ActorState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.net,
+            hooks: &mut self.http_hooks,
         }
     }
 }
