@@ -39,23 +39,27 @@ impl wasip3::exports::cli::run::Guest for Crawler {
             .collect::<Result<_, _>>()
             .map_err(|e| eprintln!("spawning the fetchers: {e}"))?;
 
-        let mut pending: Vec<(usize, ObjectRef)> = Vec::with_capacity(urls.len());
+        // Two lists side by side: the refs still pending (handed to `wait`
+        // as they are, no copies) and the URL each stands for.
+        let mut pending: Vec<ObjectRef> = Vec::with_capacity(urls.len());
+        let mut pending_urls: Vec<usize> = Vec::with_capacity(urls.len());
         for (i, url) in urls.iter().enumerate() {
             let r = actors[i % fetchers]
                 .call("fetch", (url,))
                 .map_err(|e| eprintln!("calling fetch({url}): {e}"))?;
-            pending.push((i, r));
+            pending.push(r);
+            pending_urls.push(i);
         }
 
         let mut failed = 0;
         while !pending.is_empty() {
-            let refs: Vec<ObjectRef> = pending.iter().map(|(_, r)| r.clone()).collect();
-            let ready = wactor_guest::wait(&refs, 1, None)
+            let ready = wactor_guest::wait(&pending, 1, None)
                 .await
                 .map_err(|e| eprintln!("wait: {e}"))?;
-            // Highest index first, so removing keeps the others in place.
+            // `wait` gives indices in input order: removing the highest first
+            // keeps the others in place.
             for &at in ready.iter().rev() {
-                let (i, r) = pending.swap_remove(at);
+                let (r, i) = (pending.swap_remove(at), pending_urls.swap_remove(at));
                 // A method's `err` comes back as the ref's error.
                 match r.get::<String>().await {
                     Ok(body) => println!("{}: {} bytes", urls[i], body.len()),
