@@ -86,13 +86,9 @@ impl Drop for Server {
 /// - `/echo`: the request's body;
 /// - anything else: 404 `no such page`.
 pub async fn http() -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    let seen = Arc::new(Seen::default());
-    let counted = seen.clone();
-    let task = tokio::spawn(async move {
+    serve_on_loopback(|listener, seen| async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let seen = counted.clone();
+            let seen = seen.clone();
             let service = hyper::service::service_fn(move |request: Request<_>| {
                 let seen = seen.clone();
                 async move { Ok::<_, Infallible>(page(&seen, request).await) }
@@ -103,7 +99,21 @@ pub async fn http() -> Server {
                     .await;
             });
         }
-    });
+    })
+    .await
+}
+
+/// Binds 127.0.0.1:0 and runs `accept` (the server's accept loop, given the
+/// listener and the counters) as a task until the [`Server`] is dropped.
+async fn serve_on_loopback<F, Fut>(accept: F) -> Server
+where
+    F: FnOnce(TcpListener, Arc<Seen>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("an address");
+    let seen = Arc::new(Seen::default());
+    let task = tokio::spawn(accept(listener, seen.clone()));
     Server { addr, seen, task }
 }
 
@@ -169,22 +179,18 @@ where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    let seen = Arc::new(Seen::default());
-    let counted = seen.clone();
-    let task = tokio::spawn(async move {
+    serve_on_loopback(|listener, seen| async move {
         while let Ok((stream, _)) = listener.accept().await {
-            counted.start();
-            let done = counted.clone();
+            seen.start();
+            let done = seen.clone();
             let serving = serve(stream);
             tokio::spawn(async move {
                 serving.await;
                 done.end();
             });
         }
-    });
-    Server { addr, seen, task }
+    })
+    .await
 }
 
 /// A loopback address where nothing listens (bound, then let go).

@@ -98,16 +98,22 @@ fn peak_rss_kib() -> Result<f64> {
         .parse()?)
 }
 
+/// How long the slow server takes to answer, in milliseconds: 100 ms as
+/// on the Ray side, 20 ms in `--quick` runs.
+fn page_delay(scale: Scale) -> u64 {
+    if scale.many_calls >= Scale::FULL.many_calls {
+        100
+    } else {
+        20
+    }
+}
+
 /// `n` concurrent GETs from one `http-fetch` actor against a server that
 /// answers each after `delay`: the rate (`rate`) or the peak memory
 /// growth of this process (otherwise).
 pub(crate) async fn http_gets(rt: &Runtime, scale: Scale, rate: bool) -> Result<Figure> {
     let n = scale.many_calls as usize;
-    let delay = if scale.many_calls >= Scale::FULL.many_calls {
-        100
-    } else {
-        20
-    };
+    let delay = page_delay(scale);
     let (_server, addr) = start_slow_server(delay)?;
     let url = format!("http://{addr}/slow");
     let actor = rt.load(wactor_examples::HTTP_FETCH)?.spawn(
@@ -162,11 +168,7 @@ pub(crate) async fn http_gets(rt: &Runtime, scale: Scale, rate: bool) -> Result<
 /// connection each, no wasm): what the machine and the server allow.
 pub(crate) async fn http_gets_bare(scale: Scale) -> Result<Figure> {
     let n = scale.many_calls as usize;
-    let delay = if scale.many_calls >= Scale::FULL.many_calls {
-        100
-    } else {
-        20
-    };
+    let delay = page_delay(scale);
     let (_server, addr) = start_slow_server(delay)?;
     let get = move || async move {
         let stream = tokio::net::TcpStream::connect(addr).await?;
@@ -222,16 +224,10 @@ pub(crate) async fn serve_requests(scale: Scale) -> Result<Figure> {
     BufReader::new(child.stderr.take().context("its stderr")?).read_line(&mut line)?;
     let _served = Process(child);
     let addr: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(':')
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(":")
-                .parse()
-                .ok()
-        })
+        .split_once("http://")
+        // "… on http://ADDR: POST /<method> …"
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .and_then(|(addr, _)| addr.parse().ok())
         .with_context(|| format!("no address in {line:?}"))?;
 
     let done = Arc::new(AtomicU64::new(0));

@@ -38,16 +38,10 @@ fn serve(args: &[&str]) -> Served {
         .expect("wactor serve prints where it listens")
         .unwrap();
     let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(':')
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(":")
-                .parse()
-                .ok()
-        })
+        .split_once("http://")
+        // "… on http://ADDR: POST /<method> …"
+        .and_then(|(_, rest)| rest.split_once(": "))
+        .and_then(|(addr, _)| addr.parse().ok())
         .unwrap_or_else(|| panic!("no address in {first:?}"));
     let (tx, log) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

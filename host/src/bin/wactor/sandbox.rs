@@ -117,39 +117,37 @@ impl SandboxArgs {
     /// The actor options these flags ask for, with output labelled with
     /// each actor's name.
     pub(crate) fn options(&self) -> ActorOptions {
-        let args = self;
-        let mut options = ActorOptions::new();
-        options = options
+        let mut options = ActorOptions::new()
             .stdout(GuestOutput::Labelled)
             .stderr(GuestOutput::Labelled);
-        if let Some(ms) = args.call_deadline {
+        if let Some(ms) = self.call_deadline {
             options = options.call_deadline(Duration::from_millis(ms));
         }
-        if let Some(mib) = args.memory_limit {
+        if let Some(mib) = self.memory_limit {
             options = options.memory_limit(mib.saturating_mul(1 << 20));
         }
-        if let Some(n) = args.max_pending_calls {
+        if let Some(n) = self.max_pending_calls {
             options = options.max_pending_calls(n);
         }
-        if let Some(n) = args.max_actors {
+        if let Some(n) = self.max_actors {
             options = options.max_actors(n);
         }
-        if let Some(mib) = args.max_program_bytes {
+        if let Some(mib) = self.max_program_bytes {
             options = options.max_program_bytes(mib.saturating_mul(1 << 20));
         }
-        for (host, guest, access) in &args.dirs {
+        for (host, guest, access) in &self.dirs {
             options = options.preopen_dir(host.clone(), guest.clone(), *access);
         }
-        for (name, value) in &args.env {
+        for (name, value) in &self.env {
             options = options.env(name.clone(), value.clone());
         }
-        for grant in &args.allow_net {
+        for grant in &self.allow_net {
             options = options.allow_net(grant.to_string());
         }
-        if let Some(n) = args.max_connections {
+        if let Some(n) = self.max_connections {
             options = options.max_connections(n);
         }
-        options.allow_listen(args.allow_listen)
+        options.allow_listen(self.allow_listen)
     }
 }
 
