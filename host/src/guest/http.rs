@@ -60,11 +60,7 @@ impl WasiHttpHooks for HttpHooks {
                 // head's reads then run on any worker thread, not all on
                 // the actor's (where 10,000 requests of one actor queued up).
                 let sending = spawn_owned(super::http_client::send(request, options, permit));
-                let response = sending.await.map_err(|e| {
-                    wasmtime_wasi_http::Error::InternalError(Some(format!(
-                        "the request's task ended: {e}"
-                    )))
-                })??;
+                let response = sending.await.map_err(task_ended)??;
                 let done = Box::new(async { Ok(()) });
                 return Ok((response, done as Box<dyn Future<Output = _> + Send>));
             }
@@ -76,11 +72,7 @@ impl WasiHttpHooks for HttpHooks {
                     wasmtime_wasi_http::default_send_request(request, options).await?;
                 Ok::<_, wasmtime_wasi_http::Error>((response.map(BodyExt::boxed_unsync), io))
             });
-            let (response, io) = sending.await.map_err(|e| {
-                wasmtime_wasi_http::Error::InternalError(Some(format!(
-                    "the request's task ended: {e}"
-                )))
-            })??;
+            let (response, io) = sending.await.map_err(task_ended)??;
             let io = async move {
                 let done = io.await;
                 drop(permit);
@@ -89,6 +81,11 @@ impl WasiHttpHooks for HttpHooks {
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
+}
+
+/// A request's task that ended without an answer (it panicked).
+fn task_ended(e: tokio::task::JoinError) -> wasmtime_wasi_http::Error {
+    wasmtime_wasi_http::Error::InternalError(Some(format!("the request's task ended: {e}")))
 }
 
 /// Spawns `future` as a task that is aborted when the returned handle is
