@@ -29,6 +29,9 @@ pub enum Error {
     WouldBlock(String),
     /// The actor's queue is full: the call was not queued.
     Overloaded(String),
+    /// The actor could not be reached (the cluster's connection broke);
+    /// whether the call ran is unknown.
+    Unavailable(String),
     /// A value could not be encoded or decoded as the Rust type asked for.
     Decode(String),
 }
@@ -43,6 +46,7 @@ impl From<types::Error> for Error {
             types::Error::Invalid(why) => Error::Invalid(why),
             types::Error::WouldBlock(why) => Error::WouldBlock(why),
             types::Error::Overloaded(why) => Error::Overloaded(why),
+            types::Error::Unavailable(why) => Error::Unavailable(why),
         }
     }
 }
@@ -57,6 +61,7 @@ impl fmt::Display for Error {
             Error::Invalid(why) => write!(f, "invalid request: {why}"),
             Error::WouldBlock(why) => f.write_str(why),
             Error::Overloaded(why) => f.write_str(why),
+            Error::Unavailable(why) => f.write_str(why),
             Error::Decode(why) => write!(f, "cannot decode the value: {why}"),
         }
     }
@@ -139,6 +144,7 @@ pub struct Options {
     max_pending_calls: Option<u32>,
     memory_limit: Option<u64>,
     call_deadline_ms: Option<u64>,
+    node: Option<String>,
 }
 
 impl Options {
@@ -180,6 +186,13 @@ impl Options {
         self.call_deadline_ms = Some(u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX));
         self
     }
+
+    /// In a cluster, the node to run the actor on (by its `--name`);
+    /// default: the node with the most room.
+    pub fn node(mut self, node: impl Into<String>) -> Self {
+        self.node = Some(node.into());
+        self
+    }
 }
 
 /// A handle to an actor.
@@ -201,8 +214,15 @@ impl Actor {
             max_pending_calls: options.max_pending_calls,
             memory_limit: options.memory_limit,
             call_deadline_ms: options.call_deadline_ms,
+            node: options.node,
         };
         Ok(Actor(actors::spawn(name, &options)?))
+    }
+
+    /// The live actor spawned with `name`, here or anywhere in the
+    /// cluster. Ray's `ray.get_actor(name)`.
+    pub fn get(name: &str) -> Result<Actor, Error> {
+        Ok(Actor(actors::get_actor(name)?))
     }
 
     /// Wraps a raw handle, e.g. one received as an `own<actor>` argument.

@@ -261,6 +261,39 @@ pub enum Error {
         limit: usize,
     },
 
+    /// The actor could not be reached, and whether the call ran is unknown:
+    /// the connection to the cluster (NATS) broke while it was in flight.
+    /// The actor may live on; calling again may succeed. Ray's
+    /// `ActorUnavailableError`.
+    #[error("actor {actor} is unavailable: {reason}")]
+    Unavailable {
+        /// The actor's name.
+        actor: String,
+        /// What broke.
+        reason: String,
+    },
+
+    /// An actor with this name lives already (in this runtime, or anywhere
+    /// in its cluster): names given with
+    /// [`ActorOptions::name`](crate::ActorOptions::name) are unique, so
+    /// that [`Runtime::get_actor`](crate::Runtime::get_actor) finds one actor.
+    #[error("the actor name `{name}` is taken (by an actor {holder})")]
+    NameTaken {
+        /// The name asked for.
+        name: String,
+        /// Where the actor holding it lives.
+        holder: String,
+    },
+
+    /// No live actor has this name ([`Runtime::get_actor`](crate::Runtime::get_actor)).
+    #[error("no actor is named `{name}`{where_}")]
+    NoSuchActor {
+        /// The name asked for.
+        name: String,
+        /// Where was looked (empty, or " in the cluster").
+        where_: &'static str,
+    },
+
     /// A quota of the sandbox is used up: the request was refused, and
     /// nothing else changed. Retry once some of what counts against it is
     /// gone, or raise the limit.
@@ -321,6 +354,7 @@ impl Error {
                 | Error::Backpressure { .. }
                 | Error::QuotaExceeded { .. }
                 | Error::ActorRestarted { .. }
+                | Error::Unavailable { .. }
         )
     }
 
@@ -383,6 +417,18 @@ pub enum DeathCause {
     HostFault(String),
     /// The runtime shut down, or dropped the call without running it.
     Shutdown,
+    /// The cluster node the actor ran on stopped heartbeating (it crashed,
+    /// was killed, or lost its network) and was declared lost.
+    NodeLost {
+        /// The node's name.
+        node: String,
+    },
+    /// The cluster node the actor ran on was stopped (SIGINT/SIGTERM, or
+    /// its runtime left the cluster).
+    NodeStopped {
+        /// The node's name.
+        node: String,
+    },
 }
 
 impl fmt::Display for DeathCause {
@@ -398,6 +444,11 @@ impl fmt::Display for DeathCause {
             DeathCause::Instantiation(why) => write!(f, "no instance could be made: {why}"),
             DeathCause::HostFault(why) => write!(f, "the host failed while serving it: {why}"),
             DeathCause::Shutdown => f.write_str("the runtime shut down before the call finished"),
+            DeathCause::NodeLost { node } => write!(
+                f,
+                "its node `{node}` was lost (no heartbeat within the cluster's failure timeout)"
+            ),
+            DeathCause::NodeStopped { node } => write!(f, "its node `{node}` stopped"),
         }
     }
 }

@@ -22,6 +22,7 @@ class Run(exports.Run):
             max_pending_calls=None,
             memory_limit=None,
             call_deadline_ms=None,
+            node=None,
         )
         counter = actors.spawn("counter", options)
         refs = [counter.call("add", json.dumps([n]), []) for n in (1, 2, 3)]

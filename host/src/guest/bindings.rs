@@ -101,6 +101,7 @@ impl From<Error> for types::Error {
             e @ (Error::Backpressure { .. } | Error::QuotaExceeded { .. }) => {
                 types::Error::Overloaded(e.to_string())
             }
+            e @ Error::Unavailable { .. } => types::Error::Unavailable(e.to_string()),
             e => types::Error::Invalid(full_text(&e)),
         }
     }
@@ -358,6 +359,7 @@ impl actors::Host for ActorState {
             max_pending_calls: options.max_pending_calls,
             memory_limit: options.memory_limit,
             call_deadline_ms: options.call_deadline_ms,
+            node: options.node,
         };
         Ok(match self.spawner.spawn(component.as_deref(), request) {
             Ok(actor) => Ok(self.table.push(ActorResource(actor))?),
@@ -408,6 +410,16 @@ impl actors::Host for ActorState {
             wasmtime::Error::msg("the current actor is shutting down: no handles remain")
         })?;
         Ok(self.table.push(ActorResource(me))?)
+    }
+
+    fn get_actor(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<Resource<ActorResource>, types::Error>> {
+        Ok(match self.spawner.get_actor(&name) {
+            Ok(actor) => Ok(self.table.push(ActorResource(actor))?),
+            Err(e) => Err(e.into()),
+        })
     }
 
     fn put(&mut self, value: String) -> wasmtime::Result<Resource<ObjectRefResource>> {

@@ -42,6 +42,7 @@ pub(crate) struct SpawnRequest {
     pub(crate) max_pending_calls: Option<u32>,
     pub(crate) memory_limit: Option<u64>,
     pub(crate) call_deadline_ms: Option<u64>,
+    pub(crate) node: Option<String>,
 }
 
 /// What a guest may ask of the runtime beyond its own instance: actors of
@@ -61,6 +62,9 @@ pub(crate) trait Spawner: Send + Sync {
         refs: &[ObjectRef],
         charge: Option<Charge>,
     ) -> Result<ObjectRef>;
+
+    /// The live actor named `name`, here or in the cluster.
+    fn get_actor(&self, name: &str) -> Result<ActorHandle>;
 
     /// The allowance of bytes held in the host of the guest's program.
     fn byte_quota(&self) -> &Arc<ByteQuota>;
