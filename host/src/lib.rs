@@ -67,6 +67,8 @@
 mod actor;
 mod api;
 mod call;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod engine;
 mod error;
 mod guest;
@@ -76,7 +78,7 @@ mod scheduler;
 mod value;
 
 pub use actor::{ActorHandle, TypedRef};
-pub use api::{ActorComponent, ActorOptions, Runtime, RuntimeBuilder};
+pub use api::{ActorComponent, ActorOptions, NodeEvent, Placement, Runtime, RuntimeBuilder};
 pub use call::{ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
 pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
 pub use error::{DeathCause, Error, Result, Source};

@@ -62,6 +62,12 @@ impl ActorHandle {
         Arc::downgrade(&self.mailbox)
     }
 
+    /// What it shares with its scheduler (or, for an actor on another
+    /// node, with the cluster's view of it).
+    pub(crate) fn shared(&self) -> &Arc<ActorShared> {
+        &self.shared
+    }
+
     /// The actor's id: unique in the process, never reused.
     pub fn id(&self) -> ActorId {
         self.shared.id
@@ -247,6 +253,7 @@ impl ActorHandle {
     /// resolve to [`Error::ActorDied`] with [`DeathCause::Killed`]. Ray's
     /// `ray.kill(actor)`.
     pub fn kill(&self) {
+        self.mailbox.kill();
         self.shared.die(DeathCause::Killed);
     }
 }

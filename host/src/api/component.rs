@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use wasmtime::component::Val;
 
+use super::directory::Directory;
 use crate::actor::{ActorHandle, Executor};
 use crate::call::{ActorKind, Method};
 use crate::engine::CompiledComponent;
@@ -43,6 +44,12 @@ pub(crate) struct ComponentInner {
     /// component only weakly, so the pool cannot keep the component (and
     /// itself) alive: it stops when the component is dropped.
     pub(crate) task_pool: Mutex<Option<ActorHandle>>,
+    /// Its runtime's named actors and cluster.
+    pub(crate) directory: Arc<Directory>,
+    /// The SHA-256 of its bytes (hex), when its runtime is in a cluster:
+    /// components travel between nodes by this hash.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) hash: Option<Arc<str>>,
 }
 
 /// How an actor's instances hold the component they may spawn more of.
@@ -68,6 +75,8 @@ impl ActorComponent {
         compiled: Arc<CompiledComponent>,
         executor: Arc<Executor>,
         task_pool_size: usize,
+        directory: Arc<Directory>,
+        hash: Option<Arc<str>>,
     ) -> Self {
         ActorComponent {
             inner: Arc::new(ComponentInner {
@@ -75,8 +84,22 @@ impl ActorComponent {
                 executor,
                 task_pool_size,
                 task_pool: Mutex::new(None),
+                directory,
+                hash,
             }),
         }
+    }
+
+    /// The SHA-256 of its bytes, in hex, if its runtime is in a cluster.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) fn hash(&self) -> Option<&Arc<str>> {
+        self.inner.hash.as_ref()
+    }
+
+    /// The method table its actors are called through.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) fn method_table(&self) -> &Arc<crate::call::MethodTable> {
+        &self.inner.compiled.methods
     }
 
     /// The component's name (its file stem, or the name given to

@@ -8,11 +8,17 @@
 //! `runtime`, which loads components.
 
 mod component;
+mod directory;
 mod driver;
 mod options;
 mod runtime;
 mod spawn;
 
 pub use component::ActorComponent;
-pub use options::ActorOptions;
+pub use directory::NodeEvent;
+#[cfg(feature = "cluster")]
+pub(crate) use directory::Placer;
+pub use options::{ActorOptions, Placement};
+#[cfg(feature = "cluster")]
+pub(crate) use runtime::{ClusterSettings, RuntimeInner};
 pub use runtime::{Runtime, RuntimeBuilder};

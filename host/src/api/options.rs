@@ -39,6 +39,25 @@ pub struct ActorOptions {
     pub(crate) allow_listen: bool,
     pub(crate) max_connections: Option<usize>,
     pub(crate) data: Option<ActorData>,
+    pub(crate) placement: Placement,
+    /// A name made up by the cluster for an actor a peer spawned: not
+    /// registered, so not unique and not found by `get_actor`.
+    pub(crate) unlisted: bool,
+}
+
+/// Where in a cluster an actor runs ([`ActorOptions::placement`]). Outside
+/// a cluster every actor runs in its own runtime, whatever this says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Placement {
+    /// On the node with the most room (free instance slots, then memory
+    /// headroom), this runtime's own included if it serves actors.
+    #[default]
+    Anywhere,
+    /// In this runtime, never elsewhere.
+    Here,
+    /// On the node with this name (`wactor node --name`).
+    Node(String),
 }
 
 /// The embedder's data for an actor ([`ActorOptions::data`]), shared by its
@@ -286,6 +305,20 @@ impl ActorOptions {
             call_deadline: self.call_deadline,
             ..ActorOptions::default()
         }
+    }
+
+    /// Where in a cluster the actor runs; by default on the node with the
+    /// most room. Ray's `scheduling_strategy` (`NodeAffinitySchedulingStrategy`
+    /// for [`Placement::Node`]).
+    ///
+    /// ```
+    /// use wactor::{ActorOptions, Placement};
+    /// let pinned = ActorOptions::new().placement(Placement::Node("gpu-1".into()));
+    /// # drop(pinned);
+    /// ```
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
+        self
     }
 
     /// The guest's command-line arguments (WASI `args`), e.g. for a driver.

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::component::ActorComponent;
-use crate::actor::Executor;
+use super::directory::{Directory, NodeEvent, Placer};
+use crate::actor::{ActorHandle, Executor};
 use crate::engine::{
     CompiledComponent, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, EngineSettings, Engines,
 };
@@ -42,6 +43,32 @@ pub struct RuntimeBuilder {
     max_memory: usize,
     max_value_size: usize,
     capabilities: Capabilities,
+    pub(crate) cluster: Option<ClusterSettings>,
+}
+
+/// How a runtime joins a cluster ([`RuntimeBuilder::nats`]).
+#[derive(Clone)]
+pub(crate) struct ClusterSettings {
+    pub(crate) url: String,
+    pub(crate) name: Option<String>,
+    pub(crate) serve: bool,
+    pub(crate) on_event: Option<Arc<dyn Fn(NodeEvent) + Send + Sync>>,
+    /// Joins the cluster: set by `RuntimeBuilder::nats`, in the cluster
+    /// layer (which sits above this one).
+    pub(crate) join: Option<JoinCluster>,
+}
+
+/// How [`RuntimeBuilder::build`] joins a cluster.
+pub(crate) type JoinCluster = fn(&Runtime, &ClusterSettings) -> Result<Arc<dyn Placer>>;
+
+impl std::fmt::Debug for ClusterSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSettings")
+            .field("url", &self.url)
+            .field("name", &self.name)
+            .field("serve", &self.serve)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The default [`RuntimeBuilder::max_value_size`]: 4 MiB. A call's
@@ -68,6 +95,7 @@ impl Default for RuntimeBuilder {
             max_memory: default_max_memory(),
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
             capabilities: Capabilities::default(),
+            cluster: None,
         }
     }
 }
@@ -192,6 +220,40 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The runtime's name in its cluster (see `nats`); default
+    /// `<host>-<pid>`. Pins ([`Placement::Node`](crate::Placement::Node))
+    /// and errors name nodes by it.
+    pub fn node_name(mut self, name: impl Into<String>) -> Self {
+        self.cluster_settings().name = Some(name.into());
+        self
+    }
+
+    /// Whether peers in the cluster may place actors in this runtime
+    /// (default `true`, as for `wactor node`; `wactor run --nats` says
+    /// `false`: a program's runtime runs the program and places its
+    /// actors on the nodes).
+    pub fn serve_actors(mut self, serve: bool) -> Self {
+        self.cluster_settings().serve = serve;
+        self
+    }
+
+    /// Calls `sink` for each actor this runtime starts for a peer, and
+    /// each that dies (what `wactor node` prints).
+    pub fn on_node_event(mut self, sink: impl Fn(NodeEvent) + Send + Sync + 'static) -> Self {
+        self.cluster_settings().on_event = Some(Arc::new(sink));
+        self
+    }
+
+    pub(crate) fn cluster_settings(&mut self) -> &mut ClusterSettings {
+        self.cluster.get_or_insert_with(|| ClusterSettings {
+            url: String::new(),
+            name: None,
+            serve: true,
+            on_event: None,
+            join: None,
+        })
+    }
+
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
@@ -216,7 +278,7 @@ impl RuntimeBuilder {
             max_value_size: self.max_value_size,
         };
         let engines = Engines::new(settings, self.capabilities, self.cache_dir.as_deref())?;
-        Ok(Runtime {
+        let runtime = Runtime {
             inner: Arc::new(RuntimeInner {
                 engines: Arc::new(engines),
                 executor: Arc::new(executor),
@@ -224,8 +286,20 @@ impl RuntimeBuilder {
                     .task_pool_size
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
                 max_component_size: self.max_component_size,
+                directory: Arc::default(),
             }),
-        })
+        };
+        if let Some(cluster) = &self.cluster {
+            let join = cluster.join.ok_or_else(|| Error::InvalidOption {
+                option: "nats",
+                reason: "cluster settings were given, but no NATS URL to join \
+                         (RuntimeBuilder::nats)"
+                    .into(),
+            })?;
+            let placer = join(&runtime, cluster)?;
+            runtime.inner.directory.join(placer);
+        }
+        Ok(runtime)
     }
 }
 
@@ -255,6 +329,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) executor: Arc<Executor>,
     pub(crate) task_pool_size: usize,
     pub(crate) max_component_size: u64,
+    pub(crate) directory: Arc<Directory>,
 }
 
 impl Runtime {
@@ -310,11 +385,46 @@ impl Runtime {
         let name = name.as_ref();
         check_is_component(name, bytes)?;
         let compiled = CompiledComponent::load(self.inner.engines.clone(), name, bytes)?;
+        // In a cluster, peers may ask for the bytes by their hash.
+        let hash = self.inner.directory.cluster().map(|cluster| {
+            let hash = crate::engine::content_hash(bytes);
+            cluster.keep_source(&hash, Arc::from(bytes));
+            Arc::from(hash)
+        });
         Ok(ActorComponent::new(
             Arc::new(compiled),
             self.inner.executor.clone(),
             self.inner.task_pool_size,
+            self.inner.directory.clone(),
+            hash,
         ))
+    }
+
+    /// The live actor spawned with `name` ([`ActorOptions::name`](crate::ActorOptions::name)),
+    /// in this runtime or, once it joined a cluster, on any node. Ray's
+    /// `ray.get_actor(name)`. In a cluster this waits for one round trip
+    /// to the nodes (and, the first time a component is seen, for its
+    /// bytes and their compilation): call it from a thread that may block.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchActor`] if no live actor has the name;
+    /// [`Error::Unavailable`] if the cluster cannot be reached.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// use wactor::{ActorOptions, Runtime};
+    /// let runtime = Runtime::new()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?;
+    /// let _a = counter.spawn(ActorOptions::new().name("tally"))?;
+    /// let found = runtime.get_actor("tally")?;
+    /// assert_eq!(found.call_typed::<i64>("add", (2i64,))?.get(None)?, 2);
+    /// assert!(counter.spawn(ActorOptions::new().name("tally")).is_err());
+    /// assert!(runtime.get_actor("nobody").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn get_actor(&self, name: &str) -> Result<ActorHandle> {
+        self.inner.directory.get(name)
     }
 
     /// The wasmtime engine of async actors, for embedders that want to

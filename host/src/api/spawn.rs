@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use super::component::{ActorComponent, OwnComponent};
-use super::options::ActorOptions;
+use super::directory::Directory;
+use super::options::{ActorOptions, Placement};
 use crate::actor::{ActorHandle, Limits, Program};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
@@ -70,7 +71,8 @@ impl ActorComponent {
         };
         let options = ActorOptions::new()
             .name(format!("{}-tasks", self.name()))
-            .max_concurrency(size);
+            .max_concurrency(size)
+            .placement(Placement::Here);
         let own = OwnComponent::Weak(Arc::downgrade(&self.inner));
         let handle = self.spawn_with(options, self.role(), own, None)?;
         *pool = Some(handle.clone());
@@ -135,15 +137,43 @@ impl ActorComponent {
         for dir in &options.dirs {
             dir.check()?;
         }
-        let id = ActorId::next();
-        let name = match &options.name {
+        match options.name.clone().filter(|_| !options.unlisted) {
+            // A name is unique among live actors (in the whole cluster, in
+            // one), so that `get_actor` finds one.
             Some(name) => {
-                check_name(name)?;
-                name.as_str().into()
+                check_name(&name)?;
+                let directory = self.inner.directory.clone();
+                let cluster = role != Role::Driver && options.placement != Placement::Here;
+                directory.register(&name, cluster, || {
+                    self.spawn_placed(options, role, own, program, max_concurrency)
+                })
             }
+            None => {
+                if let Some(name) = &options.name {
+                    check_name(name)?;
+                }
+                self.spawn_placed(options, role, own, program, max_concurrency)
+            }
+        }
+    }
+
+    /// [`spawn_with`](Self::spawn_with) once the options are checked: on
+    /// another node if the cluster places it there, else here.
+    fn spawn_placed(
+        &self,
+        options: ActorOptions,
+        role: Role,
+        own: OwnComponent,
+        program: Option<Arc<Program>>,
+        max_concurrency: usize,
+    ) -> Result<ActorHandle> {
+        let pool = self.pool_size();
+        let id = ActorId::next();
+        let name: Arc<str> = match &options.name {
+            Some(name) => name.as_str().into(),
             None => format!("{}-{}", self.name(), id.as_u64()).into(),
         };
-        let (program, program_slot) = match program {
+        let (program, mut program_slot) = match program {
             Some(program) => {
                 let slot = program.admit()?;
                 (program, Some(slot))
@@ -156,7 +186,30 @@ impl ActorComponent {
                 (Program::new(limit, bytes), None)
             }
         };
-        let env = GuestEnv::new(own, options.inherited(), program);
+        if let Placement::Node(node) = &options.placement
+            && self.inner.directory.cluster().is_none()
+        {
+            return Err(Error::InvalidOption {
+                option: "node",
+                reason: format!(
+                    "this runtime is not in a cluster, so the actor cannot be placed on node \
+                     `{}`",
+                    crate::value::abbreviate(node, 200)
+                ),
+            });
+        }
+        if role != Role::Driver
+            && let Some(cluster) = self.inner.directory.cluster()
+            && let Some(placed) = cluster.place(self, &options, &mut program_slot)
+        {
+            return placed;
+        }
+        let env = GuestEnv::new(
+            own,
+            options.inherited(),
+            program,
+            self.inner.directory.clone(),
+        );
         let limits = Limits {
             max_concurrency,
             max_pending_calls: Some(
@@ -273,14 +326,21 @@ pub(crate) struct GuestEnv {
     /// The options actors spawned by this guest start from
     /// ([`ActorOptions::inherited`]).
     children: ActorOptions,
+    directory: Arc<Directory>,
 }
 
 impl GuestEnv {
-    pub(crate) fn new(own: OwnComponent, children: ActorOptions, program: Arc<Program>) -> Self {
+    pub(crate) fn new(
+        own: OwnComponent,
+        children: ActorOptions,
+        program: Arc<Program>,
+        directory: Arc<Directory>,
+    ) -> Self {
         GuestEnv {
             own,
             children,
             program,
+            directory,
         }
     }
 
@@ -316,6 +376,9 @@ impl Spawner for GuestEnv {
         }
         if let Some(n) = request.max_concurrency {
             options = options.max_concurrency(n as usize);
+        }
+        if let Some(node) = request.node {
+            options = options.placement(Placement::Node(node));
         }
         // Limits a guest may lower for its children, never raise.
         let mine = &self.children;
@@ -353,6 +416,10 @@ impl Spawner for GuestEnv {
         self.component(component)?
             .task_pool()?
             .call_json_with_refs(function, args, refs, charge)
+    }
+
+    fn get_actor(&self, name: &str) -> Result<ActorHandle> {
+        self.directory.get(name)
     }
 
     fn byte_quota(&self) -> &Arc<ByteQuota> {

@@ -16,6 +16,10 @@ pub(crate) trait Mailbox: Send + Sync + 'static {
     /// (it died, and its queue is closed): the caller then resolves the
     /// call's ref with the actor's death.
     fn post(&self, call: Call) -> Result<(), Call>;
+
+    /// Tells whatever runs the actor elsewhere that it was killed (the
+    /// handle marks it dead itself). Nothing to do for a local actor.
+    fn kill(&self) {}
 }
 
 /// The mailbox of an actor in this process: an unbounded FIFO channel that

@@ -11,6 +11,7 @@ mod compiled;
 mod engines;
 mod retry;
 
+pub(crate) use cache::content_hash;
 pub(crate) use compiled::CompiledComponent;
 pub use engines::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
 pub(crate) use engines::{EngineSettings, Engines};

@@ -61,7 +61,7 @@ impl SharedBudget {
     }
 
     /// Bytes charged now, by every live instance.
-    #[cfg(test)]
+    #[cfg_attr(not(feature = "cluster"), cfg(test))]
     pub(crate) fn used(&self) -> usize {
         self.used.load(Ordering::Acquire)
     }

@@ -317,6 +317,13 @@ impl ObjectRef {
         self.inner.slot.fill(Stored::Outcome(Err(Error::Cancelled)));
     }
 
+    /// Runs `then` with what the slot holds once it is there (at once if
+    /// it is): how the cluster forwards a cancel, or answers a peer's fetch.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) fn on_resolved(&self, then: impl FnOnce(&Stored) + Send + 'static) {
+        self.inner.slot.then(then);
+    }
+
     /// Resolves the ref with `error` unless it is resolved already.
     pub(crate) fn fail(&self, error: Error) {
         self.inner.slot.fill(Stored::Outcome(Err(error)));
@@ -409,6 +416,16 @@ impl Promise {
             (_, outcome) => Stored::Outcome(outcome),
         };
         self.resolve_stored(stored);
+    }
+
+    /// Resolves with a value kept as the JSON text it came as (a value a
+    /// peer sent for a ref passed from there), as a guest's `put` is.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) fn resolve_json(self, text: String) {
+        self.resolve_stored(Stored::Json(Arc::new(PutJson {
+            text: text.into_boxed_str(),
+            _charge: None,
+        })));
     }
 
     /// Charges the value the call resolves with to `quota`, for as long as
