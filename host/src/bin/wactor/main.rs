@@ -19,6 +19,7 @@ macro_rules! say {
     }};
 }
 
+mod cluster;
 mod sandbox;
 mod serve;
 
@@ -38,7 +39,10 @@ use sandbox::SandboxArgs;
     wactor run actor.wasm --invoke 'run-task(1000)' --count 50\n  \
     wactor run actor.wasm --invoke 'run-task(1000)' --count 50 --max-concurrency 10\n  \
     wactor run http_fetch.wasm --allow-net 127.0.0.1:8000 --invoke 'fetch(\"http://127.0.0.1:8000/\")'\n  \
-    wactor serve actor.wasm --listen 127.0.0.1:8080\n\n\
+    wactor serve actor.wasm --listen 127.0.0.1:8080\n  \
+    wactor node --nats nats://127.0.0.1:4222 --name a   # a cluster node\n  \
+    wactor run program.wasm --nats nats://127.0.0.1:4222 --component worker=worker.wasm\n  \
+    wactor status --nats nats://127.0.0.1:4222\n\n\
     Set WACTOR_LOG (e.g. WACTOR_LOG=debug) to see the runtime's logs.")]
 struct Cli {
     #[command(subcommand)]
@@ -57,6 +61,11 @@ enum Command {
     /// (200), or a status for what went wrong (400, 404, 413, 422, 503,
     /// 504, 500). Requests are concurrent calls on the actor.
     Serve(Box<serve::ServeArgs>),
+    /// Run a cluster node: serve the actors that programs on the cluster
+    /// (`wactor run --nats`) place here, until SIGINT or SIGTERM.
+    Node(Box<cluster::NodeArgs>),
+    /// List the cluster's nodes and programs, and the actors each runs.
+    Status(cluster::StatusArgs),
     /// Print a component's actor kind and every method with its WIT signature.
     Inspect {
         /// The component (`.wasm`).
@@ -105,6 +114,11 @@ struct RunArgs {
     #[arg(long)]
     name: Option<String>,
 
+    /// Run on the cluster whose NATS server is at URL: the actors are
+    /// placed on its nodes (`wactor node`), the program itself runs here.
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+
     #[command(flatten)]
     sandbox: SandboxArgs,
 
@@ -129,6 +143,8 @@ fn main() -> ExitCode {
             match cli.command {
                 Command::Run(args) => run(*args).await,
                 Command::Serve(args) => serve::serve(*args).await,
+                Command::Node(args) => cluster::node(*args).await,
+                Command::Status(args) => cluster::status(args).await,
                 Command::Inspect { component } => inspect(&component),
             }
         }),
@@ -188,11 +204,15 @@ async fn run_program(
 fn load(
     path: &PathBuf,
     sandbox: Option<&SandboxArgs>,
+    nats: Option<&str>,
 ) -> anyhow::Result<(Runtime, ActorComponent)> {
-    let builder = match sandbox {
+    let mut builder = match sandbox {
         Some(sandbox) => sandbox.runtime(),
         None => Runtime::builder(),
     };
+    if let Some(url) = nats {
+        builder = builder.nats(url).serve_actors(false);
+    }
     let runtime = builder.build()?;
     let component = runtime.load(path)?;
     Ok((runtime, component))
@@ -200,7 +220,7 @@ fn load(
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
-    let (_runtime, component) = load(path, None)?;
+    let (_runtime, component) = load(path, None, None)?;
     let kind = component.kind();
     let mut text = format!(
         "{}: {kind} (default max_concurrency {})\nmethods:\n",
@@ -252,9 +272,20 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component, Some(&args.sandbox))?;
+    let (runtime, component) = load(&args.component, Some(&args.sandbox), args.nats.as_deref())?;
+    let code = run_loaded(&runtime, &component, &args).await;
+    // The program's actors on other nodes end with it.
+    runtime.leave();
+    code
+}
+
+async fn run_loaded(
+    runtime: &Runtime,
+    component: &ActorComponent,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
     let Some(invoke) = args.invoke.as_deref() else {
-        return run_program(&runtime, &component, &args).await;
+        return run_program(runtime, component, args).await;
     };
     let (method, call_args) = component
         .parse_invoke(invoke)

@@ -72,7 +72,7 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (_runtime, component) = crate::load(&args.component, Some(&args.sandbox))?;
+    let (_runtime, component) = crate::load(&args.component, Some(&args.sandbox), None)?;
     if component.command_entry().is_some() {
         bail!(
             "{} is a program (it exports `wasi:cli/run`); `wactor serve` puts an actor's \
@@ -145,7 +145,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Resolves on SIGINT or SIGTERM, naming it.
-async fn stop_signal() -> &'static str {
+pub(crate) async fn stop_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
