@@ -223,6 +223,37 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         Higher,
     )
     .vs(None),
+    Workload::new(
+        "cluster_round_trip",
+        "cluster: 1:1 round trip to another node (median)",
+        "us",
+        Lower,
+    )
+    .target(200.0)
+    .vs(Some("sync_round_trip")),
+    Workload::new(
+        "cluster_batched",
+        "cluster: batched trivial calls to another node",
+        "calls/s",
+        Higher,
+    )
+    .target(50_000.0)
+    .vs(Some("batched_sync")),
+    Workload::new(
+        "cluster_batched_3",
+        "cluster: the same, round-robin over 3 nodes",
+        "calls/s",
+        Higher,
+    )
+    .vs(None),
+    Workload::new(
+        "cluster_loss_detect",
+        "cluster: kill -9 of a node to its call failing",
+        "s",
+        Lower,
+    )
+    .target(3.0)
+    .vs(None),
 ];
 
 /// Looks a workload up by key.

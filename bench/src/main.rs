@@ -13,6 +13,7 @@
 //! competes with another for the two cores.
 
 mod bare;
+mod cluster;
 mod figures;
 mod network;
 mod scale;

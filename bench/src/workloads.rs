@@ -44,6 +44,9 @@ fn quiet() -> ActorOptions {
 
 /// Runs the workload `key` and returns its figure.
 pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
+    if key.starts_with("cluster_") {
+        return crate::cluster::run(key, scale).await;
+    }
     let rt = runtime(scale, key)?;
     match key {
         "sleep50_async" => sleeps(&rt, 50, None, scale).await,
