@@ -267,6 +267,24 @@ impl Actor {
         Ok(ObjectRef(self.0.call(method, &json, refs)?))
     }
 
+    /// [`call_with_refs`](Actor::call_with_refs) also passing actor
+    /// handles: a parameter of type `actor` takes
+    /// `serde_json::json!({"$actor": i})`, meaning `actors[i]`. The callee
+    /// gets a handle of its own to the same actor (Ray's passing an actor
+    /// handle to a task), wherever in the cluster either runs.
+    pub fn call_with_actors<A: Serialize>(
+        &self,
+        method: &str,
+        args: A,
+        refs: Vec<ObjectRef>,
+        actors: &[&Actor],
+    ) -> Result<ObjectRef, Error> {
+        let json = args_json(args)?;
+        let refs: Vec<_> = refs.into_iter().map(ObjectRef::into_raw).collect();
+        let actors: Vec<_> = actors.iter().map(|a| &a.0).collect();
+        Ok(ObjectRef(self.0.call_with(method, &json, refs, &actors)?))
+    }
+
     /// Kills the actor. Ray's `ray.kill`.
     pub fn kill(&self) {
         self.0.kill();

@@ -79,7 +79,7 @@ mod value;
 
 pub use actor::{ActorHandle, TypedRef};
 pub use api::{ActorComponent, ActorOptions, NodeEvent, Placement, Runtime, RuntimeBuilder};
-pub use call::{ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
+pub use call::{ActorArg, ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
 pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
 pub use error::{DeathCause, Error, Result, Source};
 pub use guest::{

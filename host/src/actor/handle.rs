@@ -12,7 +12,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::shared::ActorShared;
-use crate::call::{ActorKind, ActorStats, Arg, Call, FromVal, IntoArgs, Mailbox, Method};
+use crate::call::{
+    ActorArg, ActorKind, ActorStats, Arg, Call, FromVal, IntoArg, IntoArgs, Mailbox, Method,
+};
 use crate::error::{DeathCause, Error, Result};
 use crate::ids::ActorId;
 use crate::object_ref::{Charge, ObjectRef};
@@ -219,11 +221,12 @@ impl ActorHandle {
     /// # Ok(()) }
     /// ```
     pub fn call_json(&self, method: &str, args: &str) -> Result<ObjectRef> {
-        self.call_json_with_refs(method, args, &[], None)
+        self.call_json_with_refs(method, args, &[], &[], None)
     }
 
     /// [`call_json`](ActorHandle::call_json) where `{"$ref": i}` in `args`
-    /// stands for `refs[i]`, as in calls from guests; `charge` (the bytes
+    /// stands for `refs[i]` and `{"$actor": i}` for `actors[i]`, as in
+    /// calls from guests; `charge` (the bytes
     /// of `args`, charged to the calling guest's program) is held while
     /// the call is queued.
     pub(crate) fn call_json_with_refs(
@@ -231,11 +234,12 @@ impl ActorHandle {
         method: &str,
         args: &str,
         refs: &[ObjectRef],
+        actors: &[ActorArg],
         charge: Option<Charge>,
     ) -> Result<ObjectRef> {
         let method = self.shared.methods.resolve(&self.shared.name, method)?;
         // Read against the signature, so already checked.
-        let args = method.args_from_json(args, refs)?;
+        let args = method.args_from_json(args, refs, actors)?;
         let charge = match charge {
             // Queued, the arguments take what they take decoded (often
             // many times their JSON): that is what the program is charged.
@@ -255,6 +259,48 @@ impl ActorHandle {
     pub fn kill(&self) {
         self.mailbox.kill();
         self.shared.die(DeathCause::Killed);
+    }
+}
+
+/// An actor handle is an argument for a parameter of type `actor`: the
+/// callee gets a handle of its own to the same actor.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+/// let runtime = wactor::Runtime::new()?;
+/// let counter = runtime.load(wactor_examples::COUNTER)?.spawn(Default::default())?;
+/// let faulty = runtime.load(wactor_examples::FAULTY)?.spawn(Default::default())?;
+/// let said: String = faulty.call_typed("call-add", (counter.clone(), 5i64))?.await?;
+/// assert_eq!(said, "5");
+/// # Ok(()) }
+/// ```
+impl IntoArg for ActorHandle {
+    fn into_arg(self) -> Arg {
+        Arg::Actor(ActorArg(Arc::new(self)))
+    }
+}
+
+impl From<ActorHandle> for Arg {
+    fn from(handle: ActorHandle) -> Self {
+        handle.into_arg()
+    }
+}
+
+impl ActorHandle {
+    /// The handle an [`ActorArg`] carries.
+    pub(crate) fn from_arg(arg: &ActorArg) -> Option<ActorHandle> {
+        arg.0.downcast_ref::<ActorHandle>().cloned()
+    }
+
+    /// Its mailbox if that delivers to another process.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    pub(crate) fn remote_mailbox(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        self.mailbox.remote()
+    }
+
+    /// The handle as an argument.
+    pub(crate) fn to_arg(&self) -> ActorArg {
+        ActorArg(Arc::new(self.clone()))
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) struct ActorShared {
     pub(crate) name: Arc<str>,
     /// The name of the component it runs.
     pub(crate) component: Arc<str>,
+    /// The hash of that component's bytes, when its runtime is in a
+    /// cluster (for passing the actor to another node).
+    pub(crate) component_hash: std::sync::OnceLock<Arc<str>>,
     pub(crate) methods: Arc<MethodTable>,
     pub(crate) limits: Limits,
     pub(crate) counters: CallCounters,
@@ -63,6 +66,7 @@ impl ActorShared {
             id,
             name,
             component,
+            component_hash: std::sync::OnceLock::new(),
             methods,
             limits,
             counters: CallCounters::default(),

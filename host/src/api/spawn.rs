@@ -242,11 +242,15 @@ impl ActorComponent {
             role,
             program_slot,
         };
-        Ok(scheduler::spawn(
+        let handle = scheduler::spawn(
             self.inner.compiled.clone(),
             self.inner.executor.clone(),
             plan,
-        ))
+        );
+        if let Some(hash) = &self.inner.hash {
+            let _ = handle.shared().component_hash.set(hash.clone());
+        }
+        Ok(handle)
     }
 }
 
@@ -413,9 +417,13 @@ impl Spawner for GuestEnv {
         refs: &[ObjectRef],
         charge: Option<Charge>,
     ) -> Result<ObjectRef> {
-        self.component(component)?
-            .task_pool()?
-            .call_json_with_refs(function, args, refs, charge)
+        self.component(component)?.task_pool()?.call_json_with_refs(
+            function,
+            args,
+            refs,
+            &[],
+            charge,
+        )
     }
 
     fn get_actor(&self, name: &str) -> Result<ActorHandle> {

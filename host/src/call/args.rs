@@ -141,6 +141,20 @@ pub enum Arg {
     Val(Val),
     /// A ref to a result, now or later.
     Ref(ObjectRef),
+    /// A handle to an actor, for a parameter of type `actor` (`own<actor>`):
+    /// the callee receives a handle of its own. Made from an
+    /// [`ActorHandle`](crate::ActorHandle) with `into()`.
+    Actor(ActorArg),
+}
+
+/// An actor handle passed as an argument ([`Arg::Actor`]).
+#[derive(Clone)]
+pub struct ActorArg(pub(crate) std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for ActorArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActorArg(..)")
+    }
 }
 
 impl From<Val> for Arg {
@@ -271,7 +285,7 @@ pub(crate) fn footprint(args: &[Arg]) -> usize {
     args.iter()
         .map(|arg| match arg {
             Arg::Val(v) => crate::value::footprint(v),
-            Arg::Ref(_) => std::mem::size_of::<Arg>(),
+            Arg::Ref(_) | Arg::Actor(_) => std::mem::size_of::<Arg>(),
         })
         .sum()
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::args::Arg;
+use super::args::{ActorArg, Arg};
 use super::method::MethodTable;
 use crate::error::{Error, Result};
 use crate::object_ref::{Charge, ObjectRef, Promise};
@@ -56,21 +56,29 @@ pub(crate) struct CallEnvelope {
 
 impl Call {
     /// Seals the call into an envelope, and hands back its promise for the
-    /// sender to resolve when the result comes back.
-    #[cfg_attr(not(test), allow(dead_code))] // the cluster's mailbox is the user
-    pub(crate) fn seal(self, methods: &MethodTable) -> (CallEnvelope, Promise) {
-        let mut refs = Vec::new();
+    /// sender to resolve when the result comes back, and the refs and
+    /// actors passed (`{"$ref": i}` and `{"$actor": i}` in the envelope's
+    /// arguments), for the sender to make reachable from the far side.
+    #[cfg_attr(not(any(test, feature = "cluster")), allow(dead_code))] // the cluster's mailbox
+    pub(crate) fn seal(self, methods: &MethodTable) -> Sealed {
+        let mut passed_refs = Vec::new();
+        let mut actors = Vec::new();
         let args = self
             .args
-            .iter()
+            .into_iter()
             .map(|arg| match arg {
-                Arg::Val(v) => json::to_json(v),
+                Arg::Val(v) => json::to_json(&v),
                 Arg::Ref(r) => {
-                    refs.push(r.id());
-                    serde_json::json!({ "$ref": refs.len() - 1 })
+                    passed_refs.push(r);
+                    serde_json::json!({ "$ref": passed_refs.len() - 1 })
+                }
+                Arg::Actor(a) => {
+                    actors.push(a);
+                    serde_json::json!({ "$actor": actors.len() - 1 })
                 }
             })
             .collect::<Vec<_>>();
+        let refs = passed_refs.iter().map(ObjectRef::id).collect();
         let envelope = CallEnvelope {
             method: methods.get(self.method).name().to_string(),
             args: serde_json::Value::Array(args).to_string(),
@@ -80,8 +88,22 @@ impl Call {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             retries: self.retries_left,
         };
-        (envelope, self.promise)
+        Sealed {
+            envelope,
+            promise: self.promise,
+            refs: passed_refs,
+            actors,
+        }
     }
+}
+
+/// A call [sealed](Call::seal) for another process.
+#[cfg_attr(not(any(test, feature = "cluster")), allow(dead_code))] // the cluster's
+pub(crate) struct Sealed {
+    pub(crate) envelope: CallEnvelope,
+    pub(crate) promise: Promise,
+    pub(crate) refs: Vec<ObjectRef>,
+    pub(crate) actors: Vec<ActorArg>,
 }
 
 impl CallEnvelope {
@@ -113,7 +135,7 @@ impl CallEnvelope {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let args = method.args_from_json(&self.args, &refs)?;
+        let args = method.args_from_json(&self.args, &refs, &[])?;
         Ok(Call {
             method: method.index(),
             args,

@@ -20,6 +20,13 @@ pub(crate) trait Mailbox: Send + Sync + 'static {
     /// Tells whatever runs the actor elsewhere that it was killed (the
     /// handle marks it dead itself). Nothing to do for a local actor.
     fn kill(&self) {}
+
+    /// The mailbox itself if it delivers to another process (the cluster
+    /// tells its own from local ones by this); `None` for a local actor.
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
+    fn remote(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
 }
 
 /// The mailbox of an actor in this process: an unbounded FIFO channel that

@@ -10,7 +10,7 @@ use std::fmt;
 
 use wasmtime::component::{ResourceType, Type, Val};
 
-use super::args::Arg;
+use super::args::{ActorArg, Arg};
 use crate::error::{Error, Result};
 use crate::object_ref::{ObjectRef, ObjectRefResource};
 use crate::value::{Mismatch, json, typecheck};
@@ -77,6 +77,8 @@ pub struct Method {
     shown: Vec<String>,
     is_async: bool,
     index: u32,
+    /// Which parameters are `own<actor>` (wactor's own `actor` resource).
+    actor_params: Vec<bool>,
 }
 
 impl Method {
@@ -106,6 +108,10 @@ impl Method {
             .chain(&result)
             .map(|t| names.show(t))
             .collect();
+        let actor_params = params
+            .iter()
+            .map(|(_, t)| matches!(t, Type::Own(r) if names.actor == Some(*r)))
+            .collect();
         Method {
             name,
             params,
@@ -114,6 +120,7 @@ impl Method {
             shown,
             is_async: func.async_(),
             index,
+            actor_params,
         }
     }
 
@@ -154,6 +161,11 @@ impl Method {
     /// `object-ref` (and not of some other resource type).
     pub(crate) fn ref_param(&self, index: usize) -> Option<RefParam> {
         ref_param(&self.params.get(index)?.1)
+    }
+
+    /// Whether the parameter at `index` takes an actor handle (`own<actor>`).
+    pub(crate) fn actor_param(&self, index: usize) -> bool {
+        self.actor_params.get(index).copied().unwrap_or(false)
     }
 
     /// The WIT signature, e.g. `async func(millis: u64) -> u32`.
@@ -245,8 +257,14 @@ impl Method {
 
     /// Reads arguments encoded as a JSON array (see `docs/values.md`), one
     /// element per parameter. A parameter of type `object-ref` takes
-    /// `{"$ref": i}`, meaning `refs[i]`.
-    pub(crate) fn args_from_json(&self, text: &str, refs: &[ObjectRef]) -> Result<Vec<Arg>> {
+    /// `{"$ref": i}`, meaning `refs[i]`; one of type `actor` takes
+    /// `{"$actor": i}`, meaning `actors[i]`.
+    pub(crate) fn args_from_json(
+        &self,
+        text: &str,
+        refs: &[ObjectRef],
+        actors: &[ActorArg],
+    ) -> Result<Vec<Arg>> {
         self.check_returnable()?;
         let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             self.bad_arguments(format!(
@@ -266,13 +284,26 @@ impl Method {
         let mut args = Vec::with_capacity(items.len());
         for (i, ((param, ty), item)) in self.params.iter().zip(&items).enumerate() {
             let arg = match ty {
+                Type::Own(_) if self.actor_param(i) => {
+                    let index = item.get("$actor").and_then(serde_json::Value::as_u64);
+                    match index.and_then(|i| actors.get(usize::try_from(i).ok()?)) {
+                        Some(a) => Arg::Actor(a.clone()),
+                        None => {
+                            let expected = format!(
+                                "an actor: {{\"$actor\": i}} with i below {}",
+                                actors.len()
+                            );
+                            return Err(self.wrong_json(param, item, expected));
+                        }
+                    }
+                }
                 Type::Own(_) | Type::Borrow(_) if self.ref_param(i).is_none() => {
                     // Only ObjectRefs cross between actors: a handle of
                     // another resource type would reach the callee as the
                     // wrong type and kill it.
                     let expected = format!(
-                        "{} (a resource other than object-ref, which cannot be passed between \
-                         actors)",
+                        "{} (a resource other than object-ref and actor, which cannot be passed \
+                         between actors)",
                         self.shown[i]
                     );
                     return Err(self.wrong_json(param, item, expected));
@@ -317,7 +348,7 @@ impl Method {
     /// # Ok(()) }
     /// ```
     pub fn parse_json_args(&self, text: &str) -> Result<Vec<Arg>> {
-        self.args_from_json(text, &[])
+        self.args_from_json(text, &[], &[])
     }
 
     /// Refuses a method whose result holds a handle that cannot leave the
@@ -344,6 +375,12 @@ impl Method {
             let checked = match (arg, ty) {
                 (Arg::Val(v), ty) => typecheck(v, ty),
                 (Arg::Ref(_), _) if self.ref_param(i).is_some() => Ok(()),
+                (Arg::Actor(_), _) if self.actor_param(i) => Ok(()),
+                (Arg::Actor(_), _) => Err(Mismatch {
+                    at: String::new(),
+                    got: "an actor".into(),
+                    expected: self.shown[i].clone(),
+                }),
                 (Arg::Ref(_), _) => Err(Mismatch {
                     at: String::new(),
                     got: "an object-ref".into(),
@@ -360,18 +397,25 @@ impl Method {
 /// to show them in signatures (`func(a: actor)`); one without a name
 /// shows as `own<resource>`.
 #[derive(Debug, Default)]
-pub(crate) struct ResourceNames(Vec<(ResourceType, String)>);
+pub(crate) struct ResourceNames {
+    names: Vec<(ResourceType, String)>,
+    /// wactor's `actor` resource as linked, whose handles may be passed.
+    pub(crate) actor: Option<ResourceType>,
+}
 
 impl ResourceNames {
     /// Names `ty` `name`, unless it has a name already.
     pub(crate) fn add(&mut self, ty: ResourceType, name: &str) {
         if self.name(&ty).is_none() {
-            self.0.push((ty, name.to_string()));
+            self.names.push((ty, name.to_string()));
         }
     }
 
     fn name(&self, r: &ResourceType) -> Option<&str> {
-        self.0.iter().find(|(t, _)| t == r).map(|(_, n)| n.as_str())
+        self.names
+            .iter()
+            .find(|(t, _)| t == r)
+            .map(|(_, n)| n.as_str())
     }
 
     /// `ty` as WIT writes it, naming known resources.
@@ -553,6 +597,7 @@ mod tests {
                 shown: Vec::new(),
                 is_async: false,
                 index: i as u32,
+                actor_params: Vec::new(),
             })
             .collect();
         MethodTable::new(methods)

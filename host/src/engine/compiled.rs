@@ -231,6 +231,9 @@ fn resource_names(
         }
     }
     let mut names = ResourceNames::default();
+    names.actor = Some(wasmtime::component::ResourceType::host::<
+        crate::guest::ActorResource,
+    >());
     for (name, item) in linked_type
         .imports(engine)
         .chain(linked_type.exports(engine))

@@ -29,6 +29,7 @@ mod generated {
         imports: {
             "wactor:runtime/types.[method]object-ref.get-blocking": async | trappable,
             "wactor:runtime/types.[method]actor.call": async | trappable,
+            "wactor:runtime/types.[method]actor.call-with": async | trappable,
             "wactor:runtime/actors.submit": async | trappable,
             "wactor:runtime/actors.wait-blocking": async | trappable,
             default: trappable,
@@ -50,7 +51,7 @@ pub use crate::object_ref::ObjectRefResource;
 
 /// An `actor` handle's entry in a store's resource table.
 #[allow(unreachable_pub)]
-pub struct ActorResource(ActorHandle);
+pub struct ActorResource(pub(crate) ActorHandle);
 
 /// How generated bindings reach an instance's [`ActorState`].
 struct Guest;
@@ -294,6 +295,32 @@ impl types::HostObjectRef for ActorState {
     }
 }
 
+impl ActorState {
+    /// `actor.call` / `call-with`: the arguments read against the method's
+    /// signature, off the worker threads when large.
+    async fn call_passing(
+        &mut self,
+        this: Resource<ActorResource>,
+        method: String,
+        args: String,
+        refs: Vec<Resource<ObjectRefResource>>,
+        actors: Vec<crate::call::ActorArg>,
+    ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
+        let refs = take_refs(&mut self.table, refs)?;
+        let actor = self.table.get(&this)?.0.clone();
+        let called = match self.charge(&args) {
+            Err(e) => Err(e),
+            Ok(charge) => {
+                read_arguments(args.len(), move || {
+                    actor.call_json_with_refs(&method, &args, &refs, &actors, Some(charge))
+                })
+                .await
+            }
+        };
+        push_ref(&mut self.table, called)
+    }
+}
+
 impl types::HostActor for ActorState {
     fn name(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<String> {
         Ok(self.table.get(&this)?.0.name().to_string())
@@ -306,18 +333,23 @@ impl types::HostActor for ActorState {
         args: String,
         refs: Vec<Resource<ObjectRefResource>>,
     ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
-        let refs = take_refs(&mut self.table, refs)?;
-        let actor = self.table.get(&this)?.0.clone();
-        let called = match self.charge(&args) {
-            Err(e) => Err(e),
-            Ok(charge) => {
-                read_arguments(args.len(), move || {
-                    actor.call_json_with_refs(&method, &args, &refs, Some(charge))
-                })
-                .await
-            }
-        };
-        push_ref(&mut self.table, called)
+        self.call_passing(this, method, args, refs, Vec::new())
+            .await
+    }
+
+    async fn call_with(
+        &mut self,
+        this: Resource<ActorResource>,
+        method: String,
+        args: String,
+        refs: Vec<Resource<ObjectRefResource>>,
+        actors: Vec<Resource<ActorResource>>,
+    ) -> wasmtime::Result<Result<Resource<ObjectRefResource>, types::Error>> {
+        let actors = actors
+            .iter()
+            .map(|a| Ok(self.table.get(a)?.0.to_arg()))
+            .collect::<wasmtime::Result<Vec<_>>>()?;
+        self.call_passing(this, method, args, refs, actors).await
     }
 
     fn kill(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<()> {

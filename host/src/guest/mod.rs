@@ -22,7 +22,7 @@ mod sandbox;
 mod state;
 mod transfer;
 
-pub(crate) use bindings::add_to_linker;
+pub(crate) use bindings::{ActorResource, add_to_linker};
 pub(crate) use capability::Capabilities;
 pub use capability::{ActorInfo, Capability, EngineKind};
 pub use dirs::DirAccess;

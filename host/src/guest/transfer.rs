@@ -1,11 +1,13 @@
-//! Moving values into and out of an instance: ObjectRef arguments become
-//! handles in the callee's table; an ObjectRef a method returns comes back
+//! Moving values into and out of an instance: ObjectRef and actor
+//! arguments become handles in the callee's table; an ObjectRef a method returns comes back
 //! out of it.
 
 use wasmtime::AsContextMut;
 use wasmtime::component::{ResourceAny, Val};
 
+use super::bindings::ActorResource;
 use super::state::ActorState;
+use crate::actor::ActorHandle;
 use crate::call::{Arg, Method, RefParam};
 use crate::error::Error;
 use crate::object_ref::ObjectRef;
@@ -14,14 +16,14 @@ use crate::object_ref::ObjectRefResource;
 /// The arguments as plain values, if none is an [`ObjectRef`] (the common
 /// case, which needs no store); otherwise the arguments back.
 pub(crate) fn plain_args(args: Vec<Arg>) -> Result<Lowered, Vec<Arg>> {
-    if args.iter().any(|a| matches!(a, Arg::Ref(_))) {
+    if args.iter().any(|a| !matches!(a, Arg::Val(_))) {
         return Err(args);
     }
     let vals = args
         .into_iter()
         .filter_map(|a| match a {
             Arg::Val(v) => Some(v),
-            Arg::Ref(_) => None,
+            Arg::Ref(_) | Arg::Actor(_) => None,
         })
         .collect();
     Ok(Lowered {
@@ -64,6 +66,18 @@ pub(crate) fn lower_args(
                     lent.push(handle);
                 }
                 Ok(Val::Resource(handle))
+            }
+            Arg::Actor(a) => {
+                let actor = ActorHandle::from_arg(&a)
+                    .ok_or_else(|| wasmtime::Error::msg("an actor argument that is no actor"))?;
+                let handle = store
+                    .as_context_mut()
+                    .data_mut()
+                    .table
+                    .push(ActorResource(actor))?;
+                Ok(Val::Resource(ResourceAny::try_from_resource(
+                    handle, &mut store,
+                )?))
             }
         })
         .collect::<wasmtime::Result<_>>()?;

@@ -246,7 +246,9 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
         retries_left: 2,
         charge: None,
     };
-    let (envelope, promise) = sent.seal(&a.methods);
+    let crate::call::Sealed {
+        envelope, promise, ..
+    } = sent.seal(&a.methods);
     // What crosses the wire is plain JSON, and comes back the same.
     let wire = serde_json::to_string(&envelope).unwrap();
     let envelope: CallEnvelope = serde_json::from_str(&wire).unwrap();
@@ -278,7 +280,9 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
 
     // Values travel as the JSON of docs/values.md, checked on arrival.
     let (_r, divide) = call(&a, "divide", None);
-    let (envelope, promise) = divide.seal(&a.methods);
+    let crate::call::Sealed {
+        envelope, promise, ..
+    } = divide.seal(&a.methods);
     assert_eq!(envelope.args, "[6,3]");
     let opened = envelope
         .open(&a.methods, "subject", |_| None, promise)

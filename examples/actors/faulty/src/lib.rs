@@ -351,6 +351,32 @@ impl Guest for Faulty {
         Ok(value.to_string())
     }
 
+    async fn call_add(counter: ActorHandle, n: i64) -> Result<String, String> {
+        let counter = Actor::from_raw(counter);
+        let total: serde_json::Value = counter
+            .call("add", (n,))
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(total.to_string())
+    }
+
+    async fn pass_actor(
+        target: ActorHandle,
+        counter: ActorHandle,
+        n: i64,
+    ) -> Result<String, String> {
+        let (target, counter) = (Actor::from_raw(target), Actor::from_raw(counter));
+        let args = (serde_json::json!({ "$actor": 0 }), n);
+        target
+            .call_with_actors("call-add", args, Vec::new(), &[&counter])
+            .map_err(text)?
+            .get::<String>()
+            .await
+            .map_err(text)
+    }
+
     fn hand_out_self() -> ActorHandle {
         Actor::current().into_raw()
     }
