@@ -58,11 +58,15 @@ fn cluster(nodes: usize) -> Result<(Vec<Proc>, String)> {
             .with_context(|| format!("starting {}", wactor.display()))?;
         let out = child.stdout.take().context("no stdout")?;
         procs.push(Proc(child));
+        let mut out = BufReader::new(out);
         let mut first = String::new();
-        BufReader::new(out).read_line(&mut first)?;
+        out.read_line(&mut first)?;
         if !first.contains("joined") {
             bail!("node n{i} did not join: {first:?}");
         }
+        // Keep reading what the node prints, or its guests' output would
+        // meet a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     }
     Ok((procs, url))
 }

@@ -424,3 +424,47 @@ fn a_nats_restart_fails_the_calls_in_flight_and_the_cluster_goes_on() {
     }
     runtime.leave();
 }
+
+#[test]
+fn actor_handles_passed_as_arguments_reach_the_same_actor_on_any_node() {
+    let (_nats, url) = nats();
+    let _nodes = [node(&url, "a"), node(&url, "b"), node(&url, "c")];
+    let runtime = program(&url);
+    let counters = runtime.load(wactor_examples::COUNTER).unwrap();
+    let faulty = runtime.load(wactor_examples::FAULTY).unwrap();
+    let on = |n: &str| quiet().placement(Placement::Node(n.into()));
+    let counter = counters.spawn(on("a")).unwrap();
+    let first = faulty.spawn(on("b")).unwrap();
+    let second = faulty.spawn(on("c")).unwrap();
+    let wait = Some(Duration::from_secs(30));
+    // From the host, to an actor on b, which calls the counter on a.
+    let said: String = first
+        .call_typed("call-add", (counter.clone(), 2i64))
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    assert_eq!(said, "2");
+    // From the guest on b, on to the guest on c, which calls a.
+    let said: String = first
+        .call_typed("pass-actor", (second.clone(), counter.clone(), 3i64))
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    assert_eq!(said, "5", "every handle reached the one counter");
+    // An actor of the program's own runtime, passed to a node.
+    let local = counters.spawn(quiet().placement(Placement::Here)).unwrap();
+    let said: String = second
+        .call_typed("call-add", (local.clone(), 7i64))
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    assert_eq!(said, "7");
+    let total: i64 = local.call_typed("add", (0i64,)).unwrap().get(wait).unwrap();
+    assert_eq!(total, 7, "the node called the program's own actor");
+    // A handle where another type is expected is refused at the call site.
+    assert!(matches!(
+        first.call("call-add", (5i64, 5i64)),
+        Err(Error::WrongType { .. })
+    ));
+    runtime.leave();
+}

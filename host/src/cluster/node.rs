@@ -23,6 +23,7 @@ use super::wire::{self, ComponentRef, Request, WireError, WireOptions, WireRef};
 use crate::actor::ActorHandle;
 use crate::api::{ActorOptions, Placement};
 use crate::error::{DeathCause, Error};
+use crate::guest::GuestOutput;
 use crate::object_ref::{ObjectRef, Stored};
 
 /// The first byte of a reply says what follows.
@@ -47,6 +48,12 @@ pub(crate) struct Serving {
     inflight: Mutex<HashMap<(String, u64), ObjectRef>>,
     /// Refs sent to peers, by (ref id, peer), with how many fetches are due.
     exports: Mutex<HashMap<(u64, String), (ObjectRef, usize)>>,
+    /// This member's own actors whose handles were passed to peers: the
+    /// key each is served under.
+    passed: Mutex<HashMap<crate::ActorId, String>>,
+    /// Set when the member leaves: it reports its actors' ends itself,
+    /// before it says it stopped.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 enum Hosted {
@@ -105,6 +112,46 @@ impl Serving {
             .collect();
         rows.sort_by(|a, b| a.name.cmp(&b.name));
         rows
+    }
+
+    /// Serves a local actor whose handle is passed to a peer; its key.
+    pub(crate) fn serve_local(
+        &self,
+        handle: &ActorHandle,
+        me: &str,
+        new_key: impl FnOnce() -> String,
+    ) -> String {
+        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(key) = passed.get(&handle.id()) {
+            return key.clone();
+        }
+        let key = new_key();
+        passed.insert(handle.id(), key.clone());
+        self.actors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                key.clone(),
+                Hosted::Running {
+                    handle: handle.clone(),
+                    owner: me.to_string(),
+                    name_task: None,
+                },
+            );
+        key
+    }
+
+    /// The actor served here under `key`.
+    pub(crate) fn served(&self, key: &str) -> Option<ActorHandle> {
+        match self
+            .actors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+        {
+            Some(Hosted::Running { handle, .. }) => Some(handle.clone()),
+            _ => None,
+        }
     }
 
     /// Counts `r` as sent to `peer`, to be fetched once.
@@ -168,15 +215,26 @@ impl Serving {
 
     /// Stops every actor here: this member leaves.
     pub(crate) fn stop_all(&self, member: &Member) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
         let all: Vec<Hosted> = {
             let mut actors = self.actors.lock().unwrap_or_else(|e| e.into_inner());
             actors.drain().map(|(_, h)| h).collect()
         };
         for hosted in all {
-            if let Hosted::Running { handle, .. } = hosted {
-                handle.shared().die(DeathCause::NodeStopped {
+            if let Hosted::Running { handle, owner, .. } = hosted {
+                let cause = DeathCause::NodeStopped {
                     node: member.name.clone(),
-                });
+                };
+                handle.shared().die(cause.clone());
+                // The program's own actors passed to peers are not reported.
+                if owner != member.id {
+                    member.event(NodeEvent::Died {
+                        actor: handle.name().to_string(),
+                        component: handle.component_name().to_string(),
+                        cause: cause.to_string(),
+                    });
+                }
             }
         }
     }
@@ -413,7 +471,13 @@ impl Member {
         wire: WireOptions,
     ) -> crate::Result<ActorHandle> {
         let main = self.component(component).await?;
-        let mut options = ActorOptions::new().placement(Placement::Here);
+        // Output labelled with the actor's name, as `wactor run` prints it;
+        // a node's stdout that cannot be written loses the line and kills
+        // no guest.
+        let mut options = ActorOptions::new()
+            .placement(Placement::Here)
+            .stdout(GuestOutput::Labelled)
+            .stderr(GuestOutput::Labelled);
         for (name, cref) in components {
             options = options.allow_component(name.clone(), self.component(cref).await?);
         }
@@ -461,6 +525,9 @@ impl Member {
                 task.abort();
             }
             me.node.bury(&key, cause.clone());
+            if me.node.stopping.load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
             me.event(NodeEvent::Died {
                 actor: shared.name.to_string(),
                 component: shared.component.to_string(),
@@ -513,6 +580,7 @@ impl Member {
             method,
             args,
             refs,
+            actors: passed,
             from,
             seq,
         } = call
@@ -529,6 +597,7 @@ impl Member {
                             method,
                             args,
                             refs,
+                            actors: passed,
                             from,
                             seq,
                         },
@@ -562,8 +631,46 @@ impl Member {
                 }
             }
         };
+        // Actor handles passed whose components are not loaded here wait
+        // for them; the call goes on once they are.
+        let mut actors = Vec::with_capacity(passed.len());
+        for wire in &passed {
+            match self.actor_from_wire(wire) {
+                Some(Ok(a)) => actors.push(a.to_arg()),
+                Some(Err(e)) => {
+                    if let Some(reply) = reply {
+                        self.fail(reply, &e);
+                    }
+                    return;
+                }
+                None => {
+                    let me = self.clone();
+                    let call = Request::Call {
+                        actor,
+                        method,
+                        args,
+                        refs,
+                        actors: passed.clone(),
+                        from,
+                        seq,
+                    };
+                    self.io.spawn(async move {
+                        for wire in &passed {
+                            if let Err(e) = me.component(&wire.component).await {
+                                if let Some(reply) = reply {
+                                    me.fail(reply, &e);
+                                }
+                                return;
+                            }
+                        }
+                        me.call_for(call, reply);
+                    });
+                    return;
+                }
+            }
+        }
         let refs: Vec<ObjectRef> = refs.iter().map(|r| self.borrow(r)).collect();
-        match handle.call_json_with_refs(&method, &args, &refs, None) {
+        match handle.call_json_with_refs(&method, &args, &refs, &actors, None) {
             Err(e) => {
                 if let Some(reply) = reply {
                     self.fail(reply, &e);
@@ -633,7 +740,7 @@ impl Member {
         self.send(reply, None, failed_reply(error));
     }
 
-    fn event(&self, event: NodeEvent) {
+    pub(crate) fn event(&self, event: NodeEvent) {
         if let Some(sink) = &self.on_event {
             sink(event);
         }

@@ -24,10 +24,10 @@ use wasmtime::component::{Type, Val};
 
 use super::member::{Lost, Member, block_on_io, lost_text};
 use super::node::{FOUND, SPAWNED, read_value};
-use super::wire::{self, ComponentRef, Request, WireOptions, WireRef};
+use super::wire::{self, ComponentRef, Request, WireActor, WireOptions, WireRef};
 use crate::actor::{ActorHandle, ActorShared, Limits, ProgramSlot};
 use crate::api::{ActorComponent, ActorOptions, Placement, Placer};
-use crate::call::{Arg, Call, Mailbox, MethodTable};
+use crate::call::{ActorArg, Call, Mailbox, MethodTable, Sealed};
 use crate::error::{DeathCause, Error, Result};
 use crate::guest::DEFAULT_MAX_PENDING_CALLS;
 use crate::ids::ActorId;
@@ -140,6 +140,87 @@ fn node_cause(name: &str, stopped: bool) -> DeathCause {
     }
 }
 
+impl Member {
+    /// How a peer reaches the actor of a handle passed as an argument:
+    /// where it lives if on another node, else this member, which from now
+    /// on serves it to peers (and so keeps it while this member lives).
+    pub(crate) fn wire_actor(&self, arg: &ActorArg) -> Result<WireActor> {
+        let handle = ActorHandle::from_arg(arg).ok_or_else(|| Error::InvalidValue {
+            reason: "an actor argument that is no actor".into(),
+            source: None,
+        })?;
+        let shared = handle.shared();
+        let hash = shared
+            .component_hash
+            .get()
+            .ok_or_else(|| Error::InvalidValue {
+                reason: format!(
+                    "actor {} cannot be passed to another node: its component was loaded before \
+                 the runtime joined the cluster",
+                    shared.name
+                ),
+                source: None,
+            })?;
+        let (node, key, holder) = match handle
+            .remote_mailbox()
+            .and_then(|m| m.downcast_ref::<RemoteMailbox>())
+        {
+            Some(remote) => (remote.node.clone(), remote.key.clone(), remote.node.clone()),
+            None => {
+                let key = self.node.serve_local(&handle, &self.id, || {
+                    let n = self.remote.next_key.fetch_add(1, Ordering::Relaxed);
+                    format!("{}-{n}", self.id)
+                });
+                (self.id.clone(), key, self.id.clone())
+            }
+        };
+        Ok(WireActor {
+            node,
+            key,
+            name: shared.name.to_string(),
+            component: ComponentRef {
+                hash: hash.to_string(),
+                name: shared.component.to_string(),
+                holder,
+            },
+            max_concurrency: shared.limits.max_concurrency,
+        })
+    }
+
+    /// A handle here to an actor passed by a peer, if its component is
+    /// loaded here (else `None`: load it first).
+    pub(crate) fn actor_from_wire(
+        self: &Arc<Self>,
+        wire: &WireActor,
+    ) -> Option<Result<ActorHandle>> {
+        if wire.node == self.id {
+            return Some(self.node.served(&wire.key).ok_or_else(|| Error::ActorDied {
+                actor: wire.name.clone(),
+                cause: DeathCause::Killed,
+            }));
+        }
+        let component = self.remote.loaded(&wire.component.hash)?;
+        let limits = Limits {
+            max_concurrency: wire.max_concurrency,
+            max_pending_calls: Some(DEFAULT_MAX_PENDING_CALLS),
+            call_deadline: None,
+            max_restarts: 0,
+            max_task_retries: 0,
+            max_value_size: component.inner.compiled.engines.settings.max_value_size,
+        };
+        Some(Ok(mirror(
+            self,
+            &component,
+            &wire.node,
+            wire.key.clone(),
+            wire.name.as_str().into(),
+            limits,
+            false,
+            None,
+        )))
+    }
+}
+
 /// The mailbox of an actor on another node.
 pub(crate) struct RemoteMailbox {
     member: Arc<Member>,
@@ -170,35 +251,49 @@ impl Mailbox for RemoteMailbox {
         let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
             return Err(call);
         };
-        let method = self.methods.get(call.method);
-        let mut refs = Vec::new();
-        let args: Vec<serde_json::Value> = call
-            .args
+        let index = call.method;
+        let Sealed {
+            envelope,
+            promise,
+            refs: passed,
+            actors,
+        } = call.seal(&self.methods);
+        let actors = match actors
             .iter()
-            .map(|arg| match arg {
-                Arg::Val(v) => crate::value::json::to_json(v),
-                Arg::Ref(r) => {
-                    self.member.node.export(r, &self.node);
-                    refs.push(WireRef {
-                        owner: self.member.id.clone(),
-                        id: r.id(),
-                    });
-                    serde_json::json!({ "$ref": refs.len() - 1 })
+            .map(|a| self.member.wire_actor(a))
+            .collect::<Result<Vec<_>>>()
+        {
+            Ok(actors) => actors,
+            Err(e) => {
+                shared.counters.skipped(1);
+                shared.counters.tally(false);
+                promise.resolve(Err(e));
+                return Ok(());
+            }
+        };
+        let refs = passed
+            .iter()
+            .map(|r| {
+                self.member.node.export(r, &self.node);
+                WireRef {
+                    owner: self.member.id.clone(),
+                    id: r.id(),
                 }
             })
             .collect();
         let seq = self.member.remote.next_call.fetch_add(1, Ordering::Relaxed);
         let request = Request::Call {
             actor: self.key.clone(),
-            method: method.name().to_string(),
-            args: serde_json::Value::Array(args).to_string(),
+            method: envelope.method,
+            args: envelope.args,
             refs,
+            actors,
             from: self.member.id.clone(),
             seq,
         };
         shared.counters.started();
         // A cancel here cancels there too.
-        if let Some(r) = call.promise.object_ref() {
+        if let Some(r) = promise.object_ref() {
             let member = Arc::downgrade(&self.member);
             let node = self.node.clone();
             r.on_resolved(move |stored| {
@@ -210,9 +305,7 @@ impl Mailbox for RemoteMailbox {
                 }
             });
         }
-        let promise = call.promise;
         let methods = self.methods.clone();
-        let index = call.method;
         let weak = Arc::downgrade(&shared);
         let this = RemoteRef {
             node_name: self.node_name.clone(),
@@ -259,6 +352,10 @@ impl Mailbox for RemoteMailbox {
             }),
         );
         Ok(())
+    }
+
+    fn remote(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
     }
 
     fn kill(&self) {
@@ -350,43 +447,45 @@ fn decode_value(result: Option<&Type>, json: String) -> Decoded {
 /// The cluster as spawning sees it.
 pub(crate) struct ClusterPlacer(pub(crate) Arc<Member>);
 
-impl ClusterPlacer {
-    /// A handle to actor `key` on `node`, spawned from `component`.
-    #[allow(clippy::too_many_arguments)]
-    fn mirror(
-        &self,
-        component: &ActorComponent,
-        node: &str,
-        key: String,
-        name: Arc<str>,
-        limits: Limits,
-        release: bool,
-        slot: Option<ProgramSlot>,
-    ) -> ActorHandle {
-        let member = &self.0;
-        let shared = Arc::new(ActorShared::new(
-            ActorId::next(),
-            name,
-            component.name().into(),
-            component.method_table().clone(),
-            limits,
-            component.inner.executor.clone(),
-        ));
-        let mailbox = RemoteMailbox {
-            member: member.clone(),
-            node: node.to_string(),
-            node_name: member.peer_name(node),
-            key,
-            methods: component.method_table().clone(),
-            shared: OnceLock::new(),
-            release,
-            _slot: slot,
-        };
-        let _ = mailbox.shared.set(Arc::downgrade(&shared));
-        member.remote.add_mirror(node, &shared);
-        ActorHandle::new(shared, Arc::new(mailbox))
+/// A handle to actor `key` on `node`, spawned from `component`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn mirror(
+    member: &Arc<Member>,
+    component: &ActorComponent,
+    node: &str,
+    key: String,
+    name: Arc<str>,
+    limits: Limits,
+    release: bool,
+    slot: Option<ProgramSlot>,
+) -> ActorHandle {
+    let shared = Arc::new(ActorShared::new(
+        ActorId::next(),
+        name,
+        component.name().into(),
+        component.method_table().clone(),
+        limits,
+        component.inner.executor.clone(),
+    ));
+    let mailbox = RemoteMailbox {
+        member: member.clone(),
+        node: node.to_string(),
+        node_name: member.peer_name(node),
+        key,
+        methods: component.method_table().clone(),
+        shared: OnceLock::new(),
+        release,
+        _slot: slot,
+    };
+    let _ = mailbox.shared.set(Arc::downgrade(&shared));
+    if let Some(hash) = component.hash() {
+        let _ = shared.component_hash.set(hash.clone());
     }
+    member.remote.add_mirror(node, &shared);
+    ActorHandle::new(shared, Arc::new(mailbox))
+}
 
+impl ClusterPlacer {
     fn pick(&self, placement: &Placement) -> Option<Result<String>> {
         let member = &self.0;
         match placement {
@@ -506,7 +605,8 @@ impl Placer for ClusterPlacer {
             allow_listen: options.allow_listen,
             max_connections: options.max_connections,
         };
-        let handle = self.mirror(
+        let handle = mirror(
+            member,
             component,
             &node,
             key.clone(),
@@ -580,7 +680,8 @@ impl Placer for ClusterPlacer {
             max_task_retries: 0,
             max_value_size: loaded.inner.compiled.engines.settings.max_value_size,
         };
-        Ok(Some(self.mirror(
+        Ok(Some(mirror(
+            member,
             &loaded,
             &node,
             key,

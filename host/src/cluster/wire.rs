@@ -103,6 +103,16 @@ pub(crate) struct WireRef {
     pub(crate) id: u64,
 }
 
+/// An actor handle passed in a call: where the actor is and what it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct WireActor {
+    pub(crate) node: String,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) component: ComponentRef,
+    pub(crate) max_concurrency: usize,
+}
+
 /// A request to a member, on its `wactor.n.<id>`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
@@ -124,6 +134,9 @@ pub(crate) enum Request {
         method: String,
         args: String,
         refs: Vec<WireRef>,
+        /// Actor handles passed (`{"$actor": i}` in `args`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        actors: Vec<WireActor>,
         /// The caller and its sequence number, to cancel the call by.
         from: String,
         seq: u64,
