@@ -90,6 +90,7 @@ pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "cluster_batched" => batched(1, scale).await,
         "cluster_batched_3" => batched(3, scale).await,
         "cluster_loss_detect" => loss_detect().await,
+        "cluster_nats_rtt" => nats_rtt(scale).await,
         _ => bail!("no cluster workload {key}"),
     }
 }
@@ -197,5 +198,42 @@ async fn loss_detect() -> Result<Figure> {
     Ok(Figure {
         value: took.as_secs_f64(),
         detail: format!("kill -9 of the actor's node; its running call failed with: {e}"),
+    })
+}
+
+/// The floor under `cluster_round_trip`: one NATS request/reply between
+/// two clients of this process, nothing else.
+async fn nats_rtt(scale: Scale) -> Result<Figure> {
+    use futures::StreamExt;
+    let (_procs, url) = cluster(0)?;
+    let server = async_nats::connect(&url).await?;
+    let client = async_nats::connect(&url).await?;
+    let mut requests = server.subscribe("echo").await?;
+    server.flush().await?;
+    tokio::spawn(async move {
+        while let Some(m) = requests.next().await {
+            if let Some(reply) = m.reply {
+                let _ = server.publish(reply, m.payload).await;
+            }
+        }
+    });
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < scale.window {
+        let t = Instant::now();
+        client.request("echo", "x".into()).await?;
+        times.push(t.elapsed());
+    }
+    times.sort_unstable();
+    let pick = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    Ok(Figure {
+        value: pick(0.5),
+        detail: format!(
+            "{} requests between two async-nats clients through nats-server on loopback; p10 \
+             {:.0} us, p90 {:.0} us",
+            times.len(),
+            pick(0.1),
+            pick(0.9)
+        ),
     })
 }

@@ -232,6 +232,14 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     .target(200.0)
     .vs(Some("sync_round_trip")),
     Workload::new(
+        "cluster_nats_rtt",
+        "NATS alone: request/reply between two clients (median)",
+        "us",
+        Lower,
+    )
+    .vs(None)
+    .extra(),
+    Workload::new(
         "cluster_batched",
         "cluster: batched trivial calls to another node",
         "calls/s",

@@ -124,7 +124,7 @@ async fn a_guest_cancels_a_queued_call() {
 }
 
 #[test]
-fn only_object_refs_pass_where_an_object_ref_is_expected() {
+fn only_refs_and_actors_pass_where_they_are_expected() {
     let rt = runtime();
     let faulty = load(&rt, "faulty");
     let actor = faulty.spawn(ActorOptions::new()).unwrap();
@@ -135,12 +135,19 @@ fn only_object_refs_pass_where_an_object_ref_is_expected() {
         .unwrap_err();
     assert!(matches!(err, Error::WrongType { .. }), "{err:?}");
     assert!(err.to_string().contains("argument `a` of `adopt`"), "{err}");
-    // The same from JSON, as a guest's call arrives.
+    // The same from JSON, as a guest's call arrives: an actor parameter
+    // takes `{"$actor": i}`.
     let err = actor.call_json("adopt", r#"[{"$ref": 0}]"#).unwrap_err();
     assert!(
         err.to_string()
-            .contains("a resource other than object-ref, which cannot be passed"),
+            .contains(r#"must be an actor: {"$actor": i}"#),
         "{err}"
+    );
+    // An actor handle is what it takes.
+    let adopted = actor.call("adopt", (actor.clone(),)).unwrap();
+    assert_eq!(
+        adopted.get(Some(PATIENCE)).unwrap(),
+        Val::String(actor.name().into())
     );
     // `inspect` names each resource parameter's type.
     let peek = faulty.method("peek").unwrap().signature();

@@ -127,6 +127,21 @@ fn attacker(faulty: &ActorComponent, options: ActorOptions) -> ActorHandle {
         .expect("an attacker spawns")
 }
 
+/// Waits until the actors of an earlier attack are gone, which happens
+/// after their spawner dies, not at once: until then their memory counts
+/// against the runtime's, and a fresh actor may not fit.
+async fn settled(faulty: &ActorComponent) {
+    for _ in 0..200 {
+        let probe = attacker(faulty, ActorOptions::new());
+        let echoed = probe.call("echo", ("probe", 0u64)).expect("queued");
+        if resolve(echoed).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the actors of the last attack never went away");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_attack_leaves_the_host_and_a_heartbeat_actor_unharmed() {
     let rt = wactor::Runtime::builder()
@@ -224,6 +239,7 @@ async fn every_attack_leaves_the_host_and_a_heartbeat_actor_unharmed() {
     reports.push(report);
 
     // Instance slots: a guest spawns until its program's quota.
+    settled(&faulty).await;
     let spawner = attacker(&faulty, ActorOptions::new());
     let (spawned, report) = under_watch("spawn 5000", &heart, baseline, async {
         call(&spawner, "spawn-many", vec![Val::U32(5000)]).await
@@ -236,6 +252,7 @@ async fn every_attack_leaves_the_host_and_a_heartbeat_actor_unharmed() {
     );
     reports.push(report);
     spawner.kill();
+    settled(&faulty).await;
 
     // A deadlock across two actors.
     let tangler = attacker(&faulty, ActorOptions::new().max_concurrency(1));
