@@ -247,7 +247,7 @@ fn the_seed_programs_run_unchanged_and_their_actors_end_with_them() {
 #[test]
 fn named_actors_are_unique_in_the_cluster_and_found_from_any_member() {
     let (_nats, url) = nats();
-    let _a = node(&url, "a");
+    let a = node(&url, "a");
     let first = program(&url);
     let second = Runtime::builder()
         .nats(&url)
@@ -291,11 +291,35 @@ fn named_actors_are_unique_in_the_cluster_and_found_from_any_member() {
         second.get_actor("nobody"),
         Err(Error::NoSuchActor { .. })
     ));
+    // A guest finds it by name too, from a third node's actor.
+    let faulty = first.load(wactor_examples::FAULTY).unwrap();
+    let guest = faulty.spawn(quiet()).unwrap();
+    let said: String = guest
+        .call_typed("add-to-named", ("tally", 4i64))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(said, "9");
+    let said: String = guest
+        .call_typed("add-to-named", ("nobody", 4i64))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .map(|_: String| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(said.contains("no actor is named `nobody`"), "{said}");
     // A pin to a node that does not exist says which ones do.
     match counter.spawn(quiet().placement(Placement::Node("zz".into()))) {
         Err(e) => assert!(e.to_string().contains("its nodes: a"), "{e}"),
         Ok(_) => panic!("a pin to a missing node spawned"),
     }
+    // A guest pins what it spawns (`actor-options.node`).
+    let said: String = guest
+        .call_typed("spawn-on", ("a",))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .unwrap();
+    let child = said.split(' ').next().unwrap().to_string();
+    a.expect_line(&format!("started {child} (faulty)"));
     second.leave();
     first.leave();
 }

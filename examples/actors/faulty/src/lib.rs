@@ -377,6 +377,28 @@ impl Guest for Faulty {
             .map_err(text)
     }
 
+    async fn add_to_named(name: String, n: i64) -> Result<String, String> {
+        let counter = Actor::get(&name).map_err(text)?;
+        let total: serde_json::Value = counter
+            .call("add", (n,))
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(total.to_string())
+    }
+
+    async fn spawn_on(node: String) -> Result<String, String> {
+        let child = Actor::spawn(wactor_guest::Options::new().node(node)).map_err(text)?;
+        let echoed: String = child
+            .call("echo", ("here", 0u64))
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(format!("{} said {echoed}", child.name()))
+    }
+
     fn hand_out_self() -> ActorHandle {
         Actor::current().into_raw()
     }
