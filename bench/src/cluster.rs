@@ -210,6 +210,9 @@ async fn nats_rtt(scale: Scale) -> Result<Figure> {
     let client = async_nats::connect(&url).await?;
     let mut requests = server.subscribe("echo").await?;
     server.flush().await?;
+    // A flush sends the subscription; give the server a moment to take it
+    // before the other connection asks.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     tokio::spawn(async move {
         while let Some(m) = requests.next().await {
             if let Some(reply) = m.reply {
