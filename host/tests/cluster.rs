@@ -492,3 +492,60 @@ fn actor_handles_passed_as_arguments_reach_the_same_actor_on_any_node() {
     ));
     runtime.leave();
 }
+
+#[test]
+fn kill_cancel_and_wait_work_on_remote_actors_as_on_local_ones() {
+    let (_nats, url) = nats();
+    let _a = node(&url, "a");
+    let runtime = program(&url);
+    let component = runtime.load(wactor_examples::ASYNC_ACTOR).unwrap();
+    let actor = component.spawn(quiet().max_concurrency(1)).unwrap();
+    let wait = Some(Duration::from_secs(30));
+    actor
+        .call_typed::<u32>("run-task", (1u64,))
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    // One runs, one waits behind it; the waiting one is cancelled.
+    let running = actor.call("run-task", (500u64,)).unwrap();
+    let queued = actor.call("run-task", (500u64,)).unwrap();
+    queued.cancel();
+    assert!(matches!(queued.get(wait), Err(Error::Cancelled)));
+    // `wait` sees the running one finish.
+    let (ready, pending) =
+        wactor::wait_blocking(vec![running.clone(), queued.clone()], 2, wait).unwrap();
+    assert_eq!((ready.len(), pending.len()), (2, 0));
+    running.get(wait).unwrap();
+    // The cancelled call never ran there: the guest finished the first
+    // call and the running one, not the cancelled one.
+    std::thread::sleep(Duration::from_millis(700));
+    let finished: u64 = actor
+        .call_typed("finished-tasks", ())
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    assert_eq!(finished, 2);
+    // Kill: running, queued and later calls fail with the kill.
+    let long = actor.call("run-task", (60_000u64,)).unwrap();
+    let behind = actor.call("run-task", (1u64,)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    actor.kill();
+    for r in [&long, &behind] {
+        match r.get(wait) {
+            Err(Error::ActorDied {
+                cause: DeathCause::Killed,
+                ..
+            }) => {}
+            other => panic!("expected the kill, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        actor.call("run-task", (1u64,)).unwrap().get(wait),
+        Err(Error::ActorDied {
+            cause: DeathCause::Killed,
+            ..
+        })
+    ));
+    assert_eq!(actor.death_cause(), Some(DeathCause::Killed));
+    runtime.leave();
+}
