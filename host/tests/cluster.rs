@@ -549,3 +549,32 @@ fn kill_cancel_and_wait_work_on_remote_actors_as_on_local_ones() {
     assert_eq!(actor.death_cause(), Some(DeathCause::Killed));
     runtime.leave();
 }
+
+#[test]
+fn a_value_too_large_for_one_nats_message_fails_clearly_and_nothing_hangs() {
+    let (_nats, url) = nats();
+    let _a = node(&url, "a");
+    let runtime = program(&url);
+    let faulty = runtime.load(wactor_examples::FAULTY).unwrap();
+    let actor = faulty.spawn(quiet()).unwrap();
+    let wait = Some(Duration::from_secs(30));
+    // Arguments: 2 MiB of text, over the server's 1 MiB.
+    let big = "x".repeat(2 << 20);
+    match actor.call("echo", (big.as_str(), 0u64)).unwrap().get(wait) {
+        Err(Error::QuotaExceeded { what, .. }) => assert!(what.contains("cluster message")),
+        other => panic!("expected the message to be refused, got {other:?}"),
+    }
+    // A result: 1 MiB of bytes is ~2 MiB of JSON.
+    match actor.call("bulk", (1u32,)).unwrap().get(wait) {
+        Err(e) => assert!(e.to_string().contains("max_payload"), "{e}"),
+        Ok(_) => panic!("a value over the server's limit arrived"),
+    }
+    // The actor is unharmed.
+    let echoed: String = actor
+        .call_typed("echo", ("small", 0u64))
+        .unwrap()
+        .get(wait)
+        .unwrap();
+    assert_eq!(echoed, "small");
+    runtime.leave();
+}

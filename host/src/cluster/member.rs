@@ -50,6 +50,20 @@ pub(crate) enum Lost {
     Peer { name: String, stopped: bool },
     /// This member's connection to NATS broke.
     Disconnected,
+    /// The request was not sent: it is larger than the server takes in
+    /// one message.
+    TooLarge { size: usize, max: usize },
+}
+
+impl Lost {
+    /// The error a message too large for NATS gets.
+    pub(crate) fn too_large(max: usize) -> Error {
+        Error::QuotaExceeded {
+            what: "bytes in one cluster message (a call's arguments or a value)",
+            limit: max,
+            raise_with: "nats-server's max_payload",
+        }
+    }
 }
 
 /// What a reply brings: its bytes, or why there are none.
@@ -307,6 +321,23 @@ impl Member {
         self.runtime.upgrade().map(|inner| Runtime { inner })
     }
 
+    /// The most bytes the server takes in one message.
+    pub(crate) fn max_payload(&self) -> usize {
+        // Headers and subjects take a little of it.
+        self.client.server_info().max_payload.saturating_sub(1024)
+    }
+
+    /// A reply as it may be sent: one too large for the server becomes
+    /// the error saying so, so the asker is not left waiting.
+    pub(crate) fn fit(&self, reply: Bytes) -> Bytes {
+        let max = self.max_payload();
+        if reply.len() <= max {
+            reply
+        } else {
+            super::node::failed_reply(&Lost::too_large(max))
+        }
+    }
+
     /// Queues a message.
     pub(crate) fn send(&self, subject: String, reply: Option<String>, payload: Bytes) {
         let _ = self.outbox.send(Out {
@@ -330,6 +361,15 @@ impl Member {
         }
     }
 
+    /// Sends `request` to `member`, expecting no reply (a kill, a release,
+    /// a cancel): nothing waits for it.
+    pub(crate) fn tell(&self, member: &str, request: &wire::Request) {
+        match serde_json::to_vec(request) {
+            Ok(payload) => self.send(wire::node_subject(member), None, payload.into()),
+            Err(e) => tracing::error!(error = %e, "a cluster request could not be encoded"),
+        }
+    }
+
     /// [`ask`](Self::ask) on any subject; `peer` is the member answering,
     /// if known, so its loss fails the request.
     pub(crate) fn ask_subject(
@@ -341,6 +381,14 @@ impl Member {
     ) {
         if !self.connected.load(Ordering::Acquire) {
             then(Err(Lost::Disconnected));
+            return;
+        }
+        let max = self.max_payload();
+        if payload.len() > max {
+            then(Err(Lost::TooLarge {
+                size: payload.len(),
+                max,
+            }));
             return;
         }
         if let Some(peer) = &peer
@@ -759,7 +807,8 @@ impl Member {
         let weak = Arc::downgrade(self);
         object_ref.on_resolved(move |stored| {
             if let Some(me) = weak.upgrade() {
-                me.send(reply, None, super::node::value_reply(stored));
+                let reply_bytes = me.fit(super::node::value_reply(stored));
+                me.send(reply, None, reply_bytes);
             }
         });
     }
@@ -791,6 +840,9 @@ pub(crate) fn lost_text(lost: &Lost) -> String {
             stopped: true,
         } => format!("node `{name}` stopped"),
         Lost::Disconnected => "the connection to NATS broke".into(),
+        Lost::TooLarge { size, max } => {
+            format!("the message is {size} bytes, over NATS's max_payload of {max}")
+        }
     }
 }
 

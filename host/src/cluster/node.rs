@@ -692,7 +692,8 @@ impl Member {
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .remove(&key);
-                        me.send(reply, None, value_reply(stored));
+                        let bytes = me.fit(value_reply(stored));
+                        me.send(reply, None, bytes);
                     }
                 });
             }
@@ -729,7 +730,7 @@ impl Member {
         let (owner, id) = (wire_ref.owner.clone(), wire_ref.id);
         r.on_resolved(move |stored| {
             if let (Stored::Outcome(Err(Error::Cancelled)), Some(me)) = (stored, weak.upgrade()) {
-                me.ask(&owner, &Request::Cancel { id }, Box::new(|_| {}));
+                me.tell(&owner, &Request::Cancel { id });
             }
         });
         r
@@ -762,6 +763,7 @@ fn lost_ref(owner: &str, lost: &Lost) -> Error {
                 DeathCause::NodeLost { node: name.clone() }
             },
         },
+        Lost::TooLarge { max, .. } => Lost::too_large(*max),
         Lost::NoResponders => Error::ActorDied {
             actor: format!("(the owner of a ref, node `{owner}`)"),
             cause: DeathCause::NodeLost {

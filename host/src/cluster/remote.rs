@@ -301,7 +301,7 @@ impl Mailbox for RemoteMailbox {
                     (stored, member.upgrade())
                 {
                     let from = member.id.clone();
-                    member.ask(&node, &Request::CancelCall { from, seq }, Box::new(|_| {}));
+                    member.tell(&node, &Request::CancelCall { from, seq });
                 }
             });
         }
@@ -360,8 +360,7 @@ impl Mailbox for RemoteMailbox {
 
     fn kill(&self) {
         let actor = self.key.clone();
-        self.member
-            .ask(&self.node, &Request::Kill { actor }, Box::new(|_| {}));
+        self.member.tell(&self.node, &Request::Kill { actor });
     }
 }
 
@@ -369,8 +368,7 @@ impl Drop for RemoteMailbox {
     fn drop(&mut self) {
         if self.release {
             let actor = self.key.clone();
-            self.member
-                .ask(&self.node, &Request::Release { actor }, Box::new(|_| {}));
+            self.member.tell(&self.node, &Request::Release { actor });
         }
     }
 }
@@ -393,6 +391,7 @@ impl RemoteRef {
                     ),
                 };
             }
+            Lost::TooLarge { max, .. } => return Lost::too_large(*max),
             Lost::Peer { name, stopped } => node_cause(name, *stopped),
             Lost::NoResponders => DeathCause::NodeLost {
                 node: self.node_name.clone(),
