@@ -636,7 +636,23 @@ impl Member {
             let (slots, headroom) = self.room();
             rows.push((slots, headroom, self.id.clone(), self.name.clone()));
         }
-        rows.sort_by(|a, b| (b.0, b.1, &a.2).cmp(&(a.0, a.1, &b.2)));
+        // Most free slots first, then most memory (in 64 MiB steps, so
+        // that noise does not decide); ties go by a hash of this member
+        // and the peer, so programs that each spawn a few actors do not
+        // all pick the same node.
+        let tie = |peer: &str| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&self.id, peer).hash(&mut h);
+            h.finish()
+        };
+        rows.sort_by_key(|(slots, headroom, id, _)| {
+            (
+                std::cmp::Reverse(*slots),
+                std::cmp::Reverse(*headroom >> 26),
+                tie(id),
+            )
+        });
         rows.into_iter()
             .map(|(_, _, id, name)| (id, name))
             .collect()
