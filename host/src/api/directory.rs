@@ -9,8 +9,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use super::component::ActorComponent;
-use super::options::ActorOptions;
 use crate::actor::{ActorHandle, ActorShared, ProgramSlot};
 use crate::call::Mailbox;
 use crate::error::{Error, Result};
@@ -40,13 +38,15 @@ impl Named {
 /// The cluster, as spawning sees it.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's
 pub(crate) trait Placer: Send + Sync {
-    /// Spawns an actor of `component` on another node if placement picks
-    /// one (taking `slot`, the program's count of the actor, into the
-    /// handle), or returns `None` to spawn it here.
+    /// Spawns an actor of `component` (an `ActorComponent`) with `options`
+    /// (its `ActorOptions`) on another node if placement picks one (taking
+    /// `slot`, the program's count of the actor, into the handle), or
+    /// returns `None` to spawn it here. The two are passed as `Any` so that
+    /// this file, which the component holds, needs neither.
     fn place(
         &self,
-        component: &ActorComponent,
-        options: &ActorOptions,
+        component: &dyn std::any::Any,
+        options: &dyn std::any::Any,
         slot: &mut Option<ProgramSlot>,
     ) -> Option<Result<ActorHandle>>;
 

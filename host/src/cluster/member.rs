@@ -103,8 +103,8 @@ pub(crate) struct Member {
     connected: AtomicBool,
     /// Stops the I/O thread when the member is dropped.
     _stop: tokio::sync::oneshot::Sender<()>,
-    pub(crate) node: super::node::Serving,
-    pub(crate) remote: super::remote::Remote,
+    pub(crate) node: super::state::Serving,
+    pub(crate) remote: super::state::Remote,
     pub(crate) on_event: Option<super::EventSink>,
 }
 
@@ -181,8 +181,8 @@ impl Member {
             peers: Mutex::default(),
             connected: AtomicBool::new(true),
             _stop: stop_tx,
-            node: super::node::Serving::default(),
-            remote: super::remote::Remote::default(),
+            node: super::state::Serving::default(),
+            remote: super::state::Remote::default(),
             on_event: settings.on_event.clone(),
         });
         let _ = me.set(Arc::downgrade(&member));
@@ -334,7 +334,7 @@ impl Member {
         if reply.len() <= max {
             reply
         } else {
-            super::node::failed_reply(&Lost::too_large(max))
+            wire::failed_reply(&Lost::too_large(max))
         }
     }
 
@@ -568,7 +568,7 @@ impl Member {
             }));
         }
         self.remote.peer_gone(id, &name, stopped);
-        self.node.owner_gone(self, id, &name, stopped);
+        self.node.owner_gone(id, &name, stopped);
     }
 
     /// NATS told of a change in the connection.
@@ -608,7 +608,7 @@ impl Member {
     /// Leaves: says goodbye, and stops this member's actors with
     /// [`DeathCause::NodeStopped`](crate::DeathCause::NodeStopped).
     pub(crate) fn leave(&self) {
-        self.node.stop_all(self);
+        self.stop_served();
         let client = self.client.clone();
         let id = self.id.clone();
         let _ = block_on_io(&self.io, async move {
@@ -775,7 +775,7 @@ impl Member {
                 .map_err(|lost| {
                     unavailable(format!("fetching the component: {}", lost_text(&lost)))
                 })?;
-            let Some((total, data)) = super::node::read_blob(&chunk) else {
+            let Some((total, data)) = wire::read_blob(&chunk) else {
                 return Err(unavailable(format!(
                     "the component's holder does not have it: {}",
                     String::from_utf8_lossy(&chunk)
@@ -823,7 +823,7 @@ impl Member {
         let weak = Arc::downgrade(self);
         object_ref.on_resolved(move |stored| {
             if let Some(me) = weak.upgrade() {
-                let reply_bytes = me.fit(super::node::value_reply(stored));
+                let reply_bytes = me.fit(wire::value_reply(stored));
                 me.send(reply, None, reply_bytes);
             }
         });

@@ -31,10 +31,12 @@
 //   heartbeats and the peer table;
 // - `node`: serving peers (their actors, their calls, the refs and
 //   component bytes they fetch);
-// - `remote`: actors on other nodes as handles here, and placement.
+// - `remote`: actors on other nodes as handles here, and placement;
+// - `state`: what a member keeps (served actors, exports, peers' actors).
 mod member;
 mod node;
 mod remote;
+mod state;
 mod wire;
 
 use std::sync::Arc;

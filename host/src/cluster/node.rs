@@ -12,213 +12,35 @@
 //! - **Each exported ref is counted per peer it was sent to** and dropped
 //!   when that peer fetched it (or is gone), so refs do not pile up.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::NodeEvent;
 use super::member::{Lost, Member};
-use super::wire::{self, ComponentRef, Request, WireError, WireOptions, WireRef};
+use super::state::Hosted;
+use super::wire::{
+    self, BLOB, ComponentRef, FOUND, Request, SPAWNED, WireOptions, WireRef, failed_reply,
+    read_value, value_reply,
+};
 use crate::actor::ActorHandle;
 use crate::api::{ActorOptions, Placement};
 use crate::error::{DeathCause, Error};
 use crate::guest::GuestOutput;
 use crate::object_ref::{ObjectRef, Stored};
 
-/// The first byte of a reply says what follows.
-pub(crate) const VALUE: u8 = b'v';
-pub(crate) const FAILED: u8 = b'f';
-pub(crate) const SPAWNED: u8 = b's';
-pub(crate) const FOUND: u8 = b'n';
-pub(crate) const BLOB: u8 = b'b';
-
 /// How many bytes of a component go in one message (NATS's default
 /// maximum payload is 1 MiB).
 const BLOB_CHUNK: usize = 512 << 10;
-/// How many ended actors are remembered, so that late calls are told why.
-const TOMBSTONES: usize = 10_000;
-
-/// The actors this member runs for peers, and what it owes them.
-#[derive(Default)]
-pub(crate) struct Serving {
-    actors: Mutex<HashMap<String, Hosted>>,
-    tombstones: Mutex<HashMap<String, DeathCause>>,
-    /// Calls running for peers, by (caller, seq): to cancel them.
-    inflight: Mutex<HashMap<(String, u64), ObjectRef>>,
-    /// Refs sent to peers, by (ref id, peer), with how many fetches are due.
-    exports: Mutex<HashMap<(u64, String), (ObjectRef, usize)>>,
-    /// This member's own actors whose handles were passed to peers: the
-    /// key each is served under.
-    passed: Mutex<HashMap<crate::ActorId, String>>,
-    /// Set when the member leaves: it reports its actors' ends itself,
-    /// before it says it stopped.
-    stopping: std::sync::atomic::AtomicBool,
-}
-
-enum Hosted {
-    /// Its component is being loaded; calls wait here, in order.
-    Starting {
-        calls: Vec<(Request, Option<String>)>,
-        killed: bool,
-    },
-    Running {
-        handle: ActorHandle,
-        owner: String,
-        /// Stops answering for its name when it ends.
-        name_task: Option<tokio::task::AbortHandle>,
-    },
-}
-
-impl Serving {
-    /// Actors running here for peers.
-    pub(crate) fn count(&self) -> usize {
-        self.actors.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Instances they hold.
-    pub(crate) fn instances(&self) -> u64 {
-        let actors = self.actors.lock().unwrap_or_else(|e| e.into_inner());
-        actors
-            .values()
-            .map(|h| match h {
-                Hosted::Starting { .. } => 1,
-                Hosted::Running { handle, .. } => match handle.kind() {
-                    crate::ActorKind::Async => 1,
-                    crate::ActorKind::Threaded => handle.max_concurrency() as u64,
-                },
-            })
-            .sum()
-    }
-
-    /// What `wactor status` lists.
-    pub(crate) fn rows(&self) -> Vec<wire::ActorRow> {
-        let actors = self.actors.lock().unwrap_or_else(|e| e.into_inner());
-        let mut rows: Vec<_> = actors
-            .values()
-            .filter_map(|h| match h {
-                Hosted::Running { handle, .. } => {
-                    let stats = handle.stats();
-                    Some(wire::ActorRow {
-                        name: handle.name().to_string(),
-                        component: handle.component_name().to_string(),
-                        kind: format!("{:?}", handle.kind()).to_lowercase(),
-                        queued: stats.queued,
-                        running: stats.running,
-                    })
-                }
-                Hosted::Starting { .. } => None,
-            })
-            .collect();
-        rows.sort_by(|a, b| a.name.cmp(&b.name));
-        rows
-    }
-
-    /// Serves a local actor whose handle is passed to a peer; its key.
-    pub(crate) fn serve_local(
-        &self,
-        handle: &ActorHandle,
-        me: &str,
-        new_key: impl FnOnce() -> String,
-    ) -> String {
-        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(key) = passed.get(&handle.id()) {
-            return key.clone();
-        }
-        let key = new_key();
-        passed.insert(handle.id(), key.clone());
-        self.actors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                key.clone(),
-                Hosted::Running {
-                    handle: handle.clone(),
-                    owner: me.to_string(),
-                    name_task: None,
-                },
-            );
-        key
-    }
-
-    /// The actor served here under `key`.
-    pub(crate) fn served(&self, key: &str) -> Option<ActorHandle> {
-        match self
-            .actors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-        {
-            Some(Hosted::Running { handle, .. }) => Some(handle.clone()),
-            _ => None,
-        }
-    }
-
-    /// Counts `r` as sent to `peer`, to be fetched once.
-    pub(crate) fn export(&self, r: &ObjectRef, peer: &str) {
-        let mut exports = self.exports.lock().unwrap_or_else(|e| e.into_inner());
-        exports
-            .entry((r.id(), peer.to_string()))
-            .or_insert_with(|| (r.clone(), 0))
-            .1 += 1;
-    }
-
-    /// Takes one due fetch of ref `id` by `peer`.
-    pub(crate) fn take_export(&self, id: u64, peer: &str) -> Option<ObjectRef> {
-        let mut exports = self.exports.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (id, peer.to_string());
-        let entry = exports.get_mut(&key)?;
-        entry.1 -= 1;
-        let r = entry.0.clone();
-        if entry.1 == 0 {
-            exports.remove(&key);
-        }
-        Some(r)
-    }
-
-    /// The member `owner` left or was lost: its actors here are killed,
-    /// and what was owed to it is forgotten.
-    pub(crate) fn owner_gone(&self, member: &Member, owner: &str, name: &str, stopped: bool) {
-        let gone: Vec<ActorHandle> = {
-            let mut actors = self.actors.lock().unwrap_or_else(|e| e.into_inner());
-            let keys: Vec<String> = actors
-                .iter()
-                .filter(|(_, h)| matches!(h, Hosted::Running { owner: o, .. } if o == owner))
-                .map(|(k, _)| k.clone())
-                .collect();
-            keys.iter()
-                .filter_map(|k| match actors.remove(k) {
-                    Some(Hosted::Running { handle, .. }) => Some(handle),
-                    _ => None,
-                })
-                .collect()
-        };
-        let why = if stopped { "left" } else { "was lost" };
-        for handle in gone {
-            tracing::debug!(
-                actor = handle.name(),
-                owner = name,
-                "killing an actor whose owner {why}"
-            );
-            let _ = member;
-            handle.kill();
-        }
-        self.exports
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(_, peer), _| peer != owner);
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(caller, _), _| caller != owner);
-    }
-
+impl Member {
     /// Stops every actor here: this member leaves.
-    pub(crate) fn stop_all(&self, member: &Member) {
-        self.stopping
+    pub(crate) fn stop_served(&self) {
+        let member = self;
+        self.node
+            .stopping
             .store(true, std::sync::atomic::Ordering::Release);
         let all: Vec<Hosted> = {
-            let mut actors = self.actors.lock().unwrap_or_else(|e| e.into_inner());
+            let mut actors = self.node.actors.lock().unwrap_or_else(|e| e.into_inner());
             actors.drain().map(|(_, h)| h).collect()
         };
         for hosted in all {
@@ -239,16 +61,6 @@ impl Serving {
         }
     }
 
-    fn bury(&self, key: &str, cause: DeathCause) {
-        let mut tombs = self.tombstones.lock().unwrap_or_else(|e| e.into_inner());
-        if tombs.len() >= TOMBSTONES {
-            tombs.clear();
-        }
-        tombs.insert(key.to_string(), cause);
-    }
-}
-
-impl Member {
     /// A request from a peer, in arrival order.
     pub(crate) fn request(self: &Arc<Self>, message: async_nats::Message) {
         let reply = message.reply.map(|r| r.to_string());
@@ -771,53 +583,4 @@ fn lost_ref(owner: &str, lost: &Lost) -> Error {
             },
         },
     }
-}
-
-/// A reply carrying what a ref's slot holds.
-pub(crate) fn value_reply(stored: &Stored) -> Bytes {
-    match stored.json() {
-        Ok(json) => {
-            let mut out = Vec::with_capacity(json.len() + 1);
-            out.push(VALUE);
-            out.extend_from_slice(json.as_bytes());
-            out.into()
-        }
-        Err(e) => failed_reply(&e),
-    }
-}
-
-/// A reply carrying an error.
-pub(crate) fn failed_reply(error: &Error) -> Bytes {
-    let mut out = vec![FAILED];
-    out.extend(serde_json::to_vec(&WireError::from(error)).unwrap_or_default());
-    out.into()
-}
-
-/// The JSON of a value reply, or the error of a failed one.
-pub(crate) fn read_value(bytes: &[u8]) -> Result<String, WireError> {
-    match bytes.split_first() {
-        Some((&VALUE, json)) => Ok(String::from_utf8_lossy(json).into_owned()),
-        Some((&FAILED, error)) => {
-            Err(
-                serde_json::from_slice(error).unwrap_or_else(|e| WireError::Invalid {
-                    message: format!("a reply that does not parse: {e}"),
-                }),
-            )
-        }
-        _ => Err(WireError::Invalid {
-            message: format!(
-                "an unexpected reply: {}",
-                crate::value::abbreviate(&String::from_utf8_lossy(bytes), 200)
-            ),
-        }),
-    }
-}
-
-/// A blob reply: the component's total size and this chunk.
-pub(crate) fn read_blob(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let (&BLOB, rest) = bytes.split_first()? else {
-        return None;
-    };
-    let total = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
-    Some((total, &rest[8..]))
 }

@@ -15,16 +15,16 @@
 //!   named actor lives until it is killed or its program ends, as others
 //!   may hold it through `get-actor`.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock, Weak};
 
 use bytes::Bytes;
 use wasmtime::component::{Type, Val};
 
 use super::member::{Lost, Member, block_on_io, lost_text};
-use super::node::{FOUND, SPAWNED, read_value};
+use super::state::node_cause;
 use super::wire::{self, ComponentRef, Request, WireActor, WireOptions, WireRef};
+use super::wire::{FOUND, SPAWNED, read_value};
 use crate::actor::{ActorHandle, ActorShared, Limits, ProgramSlot};
 use crate::api::{ActorComponent, ActorOptions, Placement, Placer};
 use crate::call::{ActorArg, Call, Mailbox, MethodTable, Sealed};
@@ -32,113 +32,6 @@ use crate::error::{DeathCause, Error, Result};
 use crate::guest::DEFAULT_MAX_PENDING_CALLS;
 use crate::ids::ActorId;
 use crate::object_ref::Stored;
-
-/// What a member knows of other members' actors and components.
-#[derive(Default)]
-pub(crate) struct Remote {
-    /// Peers that left or were lost: (name, whether it left cleanly).
-    gone: Mutex<HashMap<String, (String, bool)>>,
-    /// Handles' states of actors on other nodes, by node.
-    mirrors: Mutex<Vec<(String, Weak<ActorShared>)>>,
-    /// Components loaded here, by hash.
-    loaded: Mutex<HashMap<String, ActorComponent>>,
-    /// Component bytes peers may ask for, by hash.
-    sources: Mutex<HashMap<String, Arc<[u8]>>>,
-    /// One component is fetched and compiled at a time.
-    pub(crate) load_lock: tokio::sync::Mutex<()>,
-    next_key: AtomicU64,
-    next_call: AtomicU64,
-}
-
-impl Remote {
-    pub(crate) fn gone(&self, peer: &str) -> Option<(String, bool)> {
-        self.gone
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(peer)
-            .cloned()
-    }
-
-    /// Records that `peer` is gone; true the first time.
-    pub(crate) fn mark_gone(&self, peer: &str, name: &str, stopped: bool) -> bool {
-        self.gone
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(peer.to_string(), (name.to_string(), stopped))
-            .is_none()
-    }
-
-    /// `peer` is heard again (it was only silent): it may be asked again.
-    pub(crate) fn back(&self, peer: &str) {
-        self.gone
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(peer);
-    }
-
-    /// Marks dead every handle of an actor on `peer`.
-    pub(crate) fn peer_gone(&self, peer: &str, name: &str, stopped: bool) {
-        let dead: Vec<Arc<ActorShared>> = {
-            let mut mirrors = self.mirrors.lock().unwrap_or_else(|e| e.into_inner());
-            let mut dead = Vec::new();
-            mirrors.retain(|(node, shared)| match shared.upgrade() {
-                Some(s) if node == peer => {
-                    dead.push(s);
-                    false
-                }
-                Some(_) => true,
-                None => false,
-            });
-            dead
-        };
-        for shared in dead {
-            shared.die(node_cause(name, stopped));
-        }
-    }
-
-    pub(crate) fn loaded(&self, hash: &str) -> Option<ActorComponent> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(hash)
-            .cloned()
-    }
-
-    pub(crate) fn keep_loaded(&self, hash: &str, component: ActorComponent) {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(hash.to_string(), component);
-    }
-
-    pub(crate) fn source(&self, hash: &str) -> Option<Arc<[u8]>> {
-        self.sources
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(hash)
-            .cloned()
-    }
-
-    fn add_mirror(&self, node: &str, shared: &Arc<ActorShared>) {
-        let mut mirrors = self.mirrors.lock().unwrap_or_else(|e| e.into_inner());
-        if mirrors.len() > 64 && mirrors.len().is_power_of_two() {
-            mirrors.retain(|(_, s)| s.strong_count() > 0);
-        }
-        mirrors.push((node.to_string(), Arc::downgrade(shared)));
-    }
-}
-
-fn node_cause(name: &str, stopped: bool) -> DeathCause {
-    if stopped {
-        DeathCause::NodeStopped {
-            node: name.to_string(),
-        }
-    } else {
-        DeathCause::NodeLost {
-            node: name.to_string(),
-        }
-    }
-}
 
 impl Member {
     /// How a peer reaches the actor of a handle passed as an argument:
@@ -543,10 +436,19 @@ fn component_ref(member: &Member, component: &ActorComponent) -> Result<Componen
 impl Placer for ClusterPlacer {
     fn place(
         &self,
-        component: &ActorComponent,
-        options: &ActorOptions,
+        component: &dyn std::any::Any,
+        options: &dyn std::any::Any,
         slot: &mut Option<ProgramSlot>,
     ) -> Option<Result<ActorHandle>> {
+        let (Some(component), Some(options)) = (
+            component.downcast_ref::<ActorComponent>(),
+            options.downcast_ref::<ActorOptions>(),
+        ) else {
+            return Some(Err(Error::InvalidValue {
+                reason: "placement was given something other than a component and options".into(),
+                source: None,
+            }));
+        };
         let member = &self.0;
         let node = match self.pick(&options.placement)? {
             Ok(node) => node,

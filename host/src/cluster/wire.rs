@@ -11,7 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use bytes::Bytes;
+
 use crate::error::{DeathCause, Error};
+use crate::object_ref::Stored;
 
 /// Heartbeats, from every member.
 pub(crate) const HEARTBEAT: &str = "wactor.hb";
@@ -379,6 +382,62 @@ impl WireError {
             },
         }
     }
+}
+
+/// The first byte of a reply says what follows.
+pub(crate) const VALUE: u8 = b'v';
+pub(crate) const FAILED: u8 = b'f';
+pub(crate) const SPAWNED: u8 = b's';
+pub(crate) const FOUND: u8 = b'n';
+pub(crate) const BLOB: u8 = b'b';
+
+/// A reply carrying what a ref's slot holds.
+pub(crate) fn value_reply(stored: &Stored) -> Bytes {
+    match stored.json() {
+        Ok(json) => {
+            let mut out = Vec::with_capacity(json.len() + 1);
+            out.push(VALUE);
+            out.extend_from_slice(json.as_bytes());
+            out.into()
+        }
+        Err(e) => failed_reply(&e),
+    }
+}
+
+/// A reply carrying an error.
+pub(crate) fn failed_reply(error: &Error) -> Bytes {
+    let mut out = vec![FAILED];
+    out.extend(serde_json::to_vec(&WireError::from(error)).unwrap_or_default());
+    out.into()
+}
+
+/// The JSON of a value reply, or the error of a failed one.
+pub(crate) fn read_value(bytes: &[u8]) -> Result<String, WireError> {
+    match bytes.split_first() {
+        Some((&VALUE, json)) => Ok(String::from_utf8_lossy(json).into_owned()),
+        Some((&FAILED, error)) => {
+            Err(
+                serde_json::from_slice(error).unwrap_or_else(|e| WireError::Invalid {
+                    message: format!("a reply that does not parse: {e}"),
+                }),
+            )
+        }
+        _ => Err(WireError::Invalid {
+            message: format!(
+                "an unexpected reply: {}",
+                crate::value::abbreviate(&String::from_utf8_lossy(bytes), 200)
+            ),
+        }),
+    }
+}
+
+/// A blob reply: the component's total size and this chunk.
+pub(crate) fn read_blob(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let (&BLOB, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let total = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    Some((total, &rest[8..]))
 }
 
 #[cfg(test)]
