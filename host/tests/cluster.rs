@@ -328,6 +328,7 @@ fn named_actors_are_unique_in_the_cluster_and_found_from_any_member() {
 fn a_killed_node_fails_its_running_queued_and_later_calls_within_3_s() {
     let (_nats, url) = nats();
     let doomed = node(&url, "doomed");
+    let second_doomed = node(&url, "second-doomed");
     let _other = node(&url, "other");
     let runtime = program(&url);
     let component = runtime.load(wactor_examples::ASYNC_ACTOR).unwrap();
@@ -372,7 +373,36 @@ fn a_killed_node_fails_its_running_queued_and_later_calls_within_3_s() {
         })
     ));
     assert!(later.elapsed() < Duration::from_millis(500));
-    // The cluster goes on: a new actor lands on the other node.
+    // A ref the lost node owned fails the same for its borrower: an actor
+    // there handed a ref to one of its own calls to an actor elsewhere.
+    let faulty = runtime.load(wactor_examples::FAULTY).unwrap();
+    let borrower = faulty
+        .spawn(quiet().placement(Placement::Node("other".into())))
+        .unwrap();
+    let lender = faulty
+        .spawn(quiet().placement(Placement::Node("second-doomed".into())))
+        .unwrap();
+    lender
+        .call("stash-slow-in", (borrower.clone(), 60_000u64))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .unwrap();
+    second_doomed.signal("-9");
+    match borrower
+        .call("take-stashed", ())
+        .unwrap()
+        .get(Some(Duration::from_secs(10)))
+    {
+        Err(Error::MethodFailed { error, .. }) => {
+            let text = format!("{error:?}");
+            assert!(
+                text.contains("second-doomed") && text.contains("lost"),
+                "{text}"
+            )
+        }
+        other => panic!("expected the owner's loss, got {other:?}"),
+    }
+    // The cluster goes on: a new actor lands on the node left.
     let fresh = component.spawn(quiet()).unwrap();
     fresh
         .call_typed::<u32>("run-task", (1u64,))

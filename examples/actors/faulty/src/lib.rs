@@ -399,6 +399,20 @@ impl Guest for Faulty {
         Ok(format!("{} said {echoed}", child.name()))
     }
 
+    async fn stash_slow_in(target: ActorHandle, millis: u64) -> Result<(), String> {
+        let late = Actor::current()
+            .call("echo", ("late", millis))
+            .map_err(text)?;
+        let stashed: serde_json::Value = Actor::from_raw(target)
+            .call_with_refs("stash", (serde_json::json!({ "$ref": 0 }),), vec![late])
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        let _ = stashed;
+        Ok(())
+    }
+
     fn hand_out_self() -> ActorHandle {
         Actor::current().into_raw()
     }
