@@ -96,6 +96,23 @@ impl ActorComponent {
         self.spawn_with(options, self.role(), own, None)
     }
 
+    /// The limits an actor of this component spawned with `options` runs
+    /// under, here or (as its handle sees them) on another node.
+    pub(crate) fn limits(&self, options: &ActorOptions, max_concurrency: usize) -> Limits {
+        Limits {
+            max_concurrency,
+            max_pending_calls: Some(
+                options
+                    .max_pending_calls
+                    .unwrap_or(DEFAULT_MAX_PENDING_CALLS),
+            ),
+            call_deadline: options.call_deadline,
+            max_restarts: options.max_restarts,
+            max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
+            max_value_size: self.inner.compiled.engines.settings.max_value_size,
+        }
+    }
+
     /// How many instances the runtime's pool holds.
     fn pool_size(&self) -> usize {
         self.inner.compiled.engines.settings.max_instances as usize
@@ -210,18 +227,7 @@ impl ActorComponent {
             program,
             self.inner.directory.clone(),
         );
-        let limits = Limits {
-            max_concurrency,
-            max_pending_calls: Some(
-                options
-                    .max_pending_calls
-                    .unwrap_or(DEFAULT_MAX_PENDING_CALLS),
-            ),
-            call_deadline: options.call_deadline,
-            max_restarts: options.max_restarts,
-            max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
-            max_value_size: self.inner.compiled.engines.settings.max_value_size,
-        };
+        let limits = self.limits(&options, max_concurrency);
         let net = net_policy(&name, &options)?;
         let instance = InstanceConfig {
             args: options.args,

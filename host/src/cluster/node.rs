@@ -395,26 +395,15 @@ impl Member {
             actors: passed,
             from,
             seq,
-        } = call
+        } = &call
         else {
             return;
         };
         let handle = {
             let mut actors = self.node.actors.lock().unwrap_or_else(|e| e.into_inner());
-            match actors.get_mut(&actor) {
+            match actors.get_mut(actor) {
                 Some(Hosted::Starting { calls, .. }) => {
-                    calls.push((
-                        Request::Call {
-                            actor,
-                            method,
-                            args,
-                            refs,
-                            actors: passed,
-                            from,
-                            seq,
-                        },
-                        reply,
-                    ));
+                    calls.push((call, reply));
                     return;
                 }
                 Some(Hosted::Running { handle, .. }) => handle.clone(),
@@ -425,7 +414,7 @@ impl Member {
                         .tombstones
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .get(&actor)
+                        .get(actor)
                         .cloned()
                         .unwrap_or(DeathCause::NodeStopped {
                             node: self.name.clone(),
@@ -446,7 +435,7 @@ impl Member {
         // Actor handles passed whose components are not loaded here wait
         // for them; the call goes on once they are.
         let mut actors = Vec::with_capacity(passed.len());
-        for wire in &passed {
+        for wire in passed {
             match self.actor_from_wire(wire) {
                 Some(Ok(a)) => actors.push(a.to_arg()),
                 Some(Err(e)) => {
@@ -457,18 +446,11 @@ impl Member {
                 }
                 None => {
                     let me = self.clone();
-                    let call = Request::Call {
-                        actor,
-                        method,
-                        args,
-                        refs,
-                        actors: passed.clone(),
-                        from,
-                        seq,
-                    };
+                    let components: Vec<ComponentRef> =
+                        passed.iter().map(|w| w.component.clone()).collect();
                     self.io.spawn(async move {
-                        for wire in &passed {
-                            if let Err(e) = me.component(&wire.component).await {
+                        for component in &components {
+                            if let Err(e) = me.component(component).await {
                                 if let Some(reply) = reply {
                                     me.fail(reply, &e);
                                 }
@@ -482,7 +464,7 @@ impl Member {
             }
         }
         let refs: Vec<ObjectRef> = refs.iter().map(|r| self.borrow(r)).collect();
-        match handle.call_json_with_refs(&method, &args, &refs, &actors, None) {
+        match handle.call_json_with_refs(method, args, &refs, &actors, None) {
             Err(e) => {
                 if let Some(reply) = reply {
                     self.fail(reply, &e);
@@ -490,7 +472,7 @@ impl Member {
             }
             Ok(r) => {
                 let Some(reply) = reply else { return };
-                let key = (from, seq);
+                let key = (from.clone(), *seq);
                 self.node
                     .inflight
                     .lock()

@@ -29,7 +29,6 @@ use crate::actor::{ActorHandle, ActorShared, Limits, ProgramSlot};
 use crate::api::{ActorComponent, ActorOptions, Placement, Placer};
 use crate::call::{ActorArg, Call, Mailbox, MethodTable, Sealed};
 use crate::error::{DeathCause, Error, Result};
-use crate::guest::DEFAULT_MAX_PENDING_CALLS;
 use crate::ids::ActorId;
 use crate::object_ref::Stored;
 
@@ -93,14 +92,7 @@ impl Member {
             }));
         }
         let component = self.remote.loaded(&wire.component.hash)?;
-        let limits = Limits {
-            max_concurrency: wire.max_concurrency,
-            max_pending_calls: Some(DEFAULT_MAX_PENDING_CALLS),
-            call_deadline: None,
-            max_restarts: 0,
-            max_task_retries: 0,
-            max_value_size: component.inner.compiled.engines.settings.max_value_size,
-        };
+        let limits = component.limits(&ActorOptions::new(), wire.max_concurrency);
         Some(Ok(mirror(
             self,
             &component,
@@ -475,18 +467,7 @@ impl Placer for ClusterPlacer {
         let max_concurrency = options
             .max_concurrency
             .unwrap_or(component.kind().default_max_concurrency());
-        let limits = Limits {
-            max_concurrency,
-            max_pending_calls: Some(
-                options
-                    .max_pending_calls
-                    .unwrap_or(DEFAULT_MAX_PENDING_CALLS),
-            ),
-            call_deadline: options.call_deadline,
-            max_restarts: options.max_restarts,
-            max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
-            max_value_size: component.inner.compiled.engines.settings.max_value_size,
-        };
+        let limits = component.limits(options, max_concurrency);
         let wire_options = WireOptions {
             name: Some(name.to_string()),
             named,
@@ -573,14 +554,7 @@ impl Placer for ClusterPlacer {
         let cref = component.clone();
         let loaded = block_on_io(&member.io, async move { loader.component(&cref).await })
             .ok_or_else(|| unavailable("the cluster stopped".into()))??;
-        let limits = Limits {
-            max_concurrency,
-            max_pending_calls: Some(DEFAULT_MAX_PENDING_CALLS),
-            call_deadline: None,
-            max_restarts: 0,
-            max_task_retries: 0,
-            max_value_size: loaded.inner.compiled.engines.settings.max_value_size,
-        };
+        let limits = loaded.limits(&ActorOptions::new(), max_concurrency);
         Ok(Some(mirror(
             member,
             &loaded,

@@ -44,12 +44,7 @@ pub(crate) fn replies_of(member: &str) -> String {
 /// character but control characters, and subjects may not hold `.`, `*`,
 /// `>` or spaces: so the name is written in hex.
 pub(crate) fn name_subject(name: &str) -> String {
-    use std::fmt::Write;
-    name.bytes()
-        .fold(String::from("wactor.name."), |mut subject, b| {
-            let _ = write!(subject, "{b:02x}");
-            subject
-        })
+    format!("wactor.name.{}", crate::value::hex(name.as_bytes()))
 }
 
 /// A member's heartbeat: who it is and how much room it has.

@@ -103,13 +103,7 @@ fn temp_path(path: &Path) -> PathBuf {
 
 /// The SHA-256 of `bytes` in hex: how a cluster names a component.
 pub(crate) fn content_hash(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, b| {
-            let _ = write!(hex, "{b:02x}");
-            hex
-        })
+    crate::value::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

@@ -84,6 +84,17 @@ pub(crate) fn wit_type_naming(
     }
 }
 
+/// `bytes` as lowercase hex, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 /// `value` as WAVE text, the syntax of `wasmtime run --invoke`.
 pub(crate) fn to_wave(value: &Val) -> String {
     wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"))

@@ -14,6 +14,17 @@ fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// Calls `add(n)` on `counter`; the JSON of the total.
+async fn add_on(counter: &Actor, n: i64) -> Result<String, String> {
+    let total: serde_json::Value = counter
+        .call("add", (n,))
+        .map_err(text)?
+        .get()
+        .await
+        .map_err(text)?;
+    Ok(total.to_string())
+}
+
 fn text_of(e: wactor_guest::Error) -> String {
     e.to_string()
 }
@@ -352,14 +363,7 @@ impl Guest for Faulty {
     }
 
     async fn call_add(counter: ActorHandle, n: i64) -> Result<String, String> {
-        let counter = Actor::from_raw(counter);
-        let total: serde_json::Value = counter
-            .call("add", (n,))
-            .map_err(text)?
-            .get()
-            .await
-            .map_err(text)?;
-        Ok(total.to_string())
+        add_on(&Actor::from_raw(counter), n).await
     }
 
     async fn pass_actor(
@@ -378,14 +382,7 @@ impl Guest for Faulty {
     }
 
     async fn add_to_named(name: String, n: i64) -> Result<String, String> {
-        let counter = Actor::get(&name).map_err(text)?;
-        let total: serde_json::Value = counter
-            .call("add", (n,))
-            .map_err(text)?
-            .get()
-            .await
-            .map_err(text)?;
-        Ok(total.to_string())
+        add_on(&Actor::get(&name).map_err(text)?, n).await
     }
 
     async fn spawn_on(node: String) -> Result<String, String> {
