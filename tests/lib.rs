@@ -64,3 +64,20 @@ pub fn failed_with(outcome: wactor::Result<wactor::Val>) -> String {
         other => panic!("expected the method's error, got {other:?}"),
     }
 }
+
+/// Calls a method returning `result<T, string>`: the `ok` value, or the
+/// `err` text (which the host reports as a method failure).
+pub async fn call_result<T: wactor::FromVal>(
+    actor: &wactor::ActorHandle,
+    method: &str,
+    args: impl wactor::IntoArgs,
+) -> Result<T, String> {
+    match actor.call_typed::<T>(method, args).unwrap().await {
+        Ok(v) => Ok(v),
+        Err(wactor::Error::MethodFailed {
+            error: Some(wactor::Val::String(e)),
+            ..
+        }) => Err(e),
+        Err(other) => panic!("{method}: {other:?}"),
+    }
+}

@@ -74,6 +74,25 @@ pub const PY_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_PY_ASYNC_ACTOR");
 /// made available as "counter" and calls `add` on it.
 pub const PY_DRIVER: &str = env!("WACTOR_EXAMPLE_PY_DRIVER");
 
+/// The conformance actor in Rust: one `echo-*` method per kind of WIT type
+/// (`examples/wit/guests.wit`, world `conformance`), the same in every
+/// guest language.
+pub const CONFORMANCE: &str = env!("WACTOR_EXAMPLE_CONFORMANCE");
+
+/// Python (componentize-py): the conformance actor.
+pub const PY_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_PY_CONFORMANCE");
+
+/// C: Ray's `AsyncActor`, the exports of [`ASYNC_ACTOR`], its async methods
+/// written with `examples/c/include/wactor_async.h`.
+pub const C_ASYNC_ACTOR: &str = env!("WACTOR_EXAMPLE_C_ASYNC_ACTOR");
+
+/// C: Ray's `ThreadedActor`, the exports of [`THREADED_ACTOR`], with the
+/// sync imports only (`actor-sync`).
+pub const C_THREADED_ACTOR: &str = env!("WACTOR_EXAMPLE_C_THREADED_ACTOR");
+
+/// C: the conformance actor.
+pub const C_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_C_CONFORMANCE");
+
 /// Every example as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("async-actor", ASYNC_ACTOR),
@@ -92,6 +111,11 @@ pub const ALL: &[(&str, &str)] = &[
     ("py-async-actor", PY_ASYNC_ACTOR),
     ("py-driver", PY_DRIVER),
     ("py-http-fetch", PY_HTTP_FETCH),
+    ("conformance", CONFORMANCE),
+    ("py-conformance", PY_CONFORMANCE),
+    ("c-async-actor", C_ASYNC_ACTOR),
+    ("c-threaded-actor", C_THREADED_ACTOR),
+    ("c-conformance", C_CONFORMANCE),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

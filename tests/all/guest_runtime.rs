@@ -1,7 +1,7 @@
 //! Guests that spawn and call actors, pass ObjectRefs and run as programs.
 
 use wactor::{ActorOptions, Arg, Error, GuestOutput, OutputCapture, Val};
-use wactor_tests::{PATIENCE, load, peak_overlap, runtime};
+use wactor_tests::{PATIENCE, call_result, load, peak_overlap, runtime};
 
 /// Runs the example program `name` with `args`, capturing what it and its
 /// actors print. Returns the exit status and the lines.
@@ -120,23 +120,6 @@ fn faulty(rt: &wactor::Runtime, options: ActorOptions) -> wactor::ActorHandle {
                 .stderr(GuestOutput::Discard),
         )
         .unwrap()
-}
-
-/// Calls a method returning `result<T, string>`: the `ok` value, or the
-/// `err` text (which the host reports as a method failure).
-async fn call_result<T: wactor::FromVal>(
-    actor: &wactor::ActorHandle,
-    method: &str,
-    args: impl wactor::IntoArgs,
-) -> Result<T, String> {
-    match actor.call_typed::<T>(method, args).unwrap().await {
-        Ok(v) => Ok(v),
-        Err(Error::MethodFailed {
-            error: Some(Val::String(e)),
-            ..
-        }) => Err(e),
-        Err(other) => panic!("{method}: {other:?}"),
-    }
 }
 
 async fn call_str(

@@ -8,6 +8,7 @@ mod embedder_capabilities;
 mod errors;
 mod fairness;
 mod guest_runtime;
+mod languages;
 mod network;
 mod object_refs;
 mod python;

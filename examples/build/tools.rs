@@ -1,0 +1,173 @@
+//! The toolchains the guest builds install for themselves, and the helpers
+//! they share.
+//!
+//! Every tool is pinned and lives under `<target-dir>/wactor-guests/`, so a
+//! persistent `CARGO_TARGET_DIR` keeps it between clean clones (CI) and a
+//! fresh machine needs nothing but Python with pip and Node.js with npm.
+//! A tool is installed on first use, and checked to run before each use:
+//! a virtual environment moved with its target directory is still there
+//! but no longer runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A Python package installed at `spec` (`name==version`) in a virtual
+/// environment of its own at `venv`; returns the environment. `check` is a
+/// program in its `bin/` and its arguments, which must run.
+pub(crate) fn pip_venv(venv: &Path, spec: &str, check: &[&str]) -> PathBuf {
+    let marker = venv.join(spec);
+    let runs = || {
+        Command::new(venv.join("bin").join(check[0]))
+            .args(&check[1..])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if marker.exists() && runs() {
+        return venv.to_path_buf();
+    }
+    let python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+    run(
+        Command::new(&python)
+            .args(["-m", "venv", "--clear"])
+            .arg(venv),
+        &format!("python3 -m venv {} (for {spec})", venv.display()),
+    );
+    run(
+        Command::new(venv.join("bin").join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            spec,
+        ]),
+        &format!("installing {spec} with pip (the guest examples need it; pip must reach PyPI)"),
+    );
+    std::fs::write(&marker, b"").expect("mark the installed package");
+    assert!(
+        runs(),
+        "{spec} was installed in {} but does not run",
+        venv.display()
+    );
+    venv.to_path_buf()
+}
+
+/// Runs `cmd`, panicking with `what` (and the command) if it cannot start
+/// or fails.
+pub(crate) fn run(cmd: &mut Command, what: &str) {
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    assert!(status.success(), "{what} failed ({status}): {cmd:?}");
+}
+
+/// Whether `output` exists and is newer than every file under `inputs`.
+pub(crate) fn up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
+    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else {
+        return false;
+    };
+    fn newest(path: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(path).ok()?;
+        if meta.is_dir() {
+            std::fs::read_dir(path)
+                .ok()?
+                .filter_map(|e| newest(&e.ok()?.path()))
+                .max()
+        } else {
+            meta.modified().ok()
+        }
+    }
+    inputs.iter().filter_map(|p| newest(p)).all(|t| t <= built)
+}
+
+/// The path as UTF-8, as environment variables for `rustc` need it.
+pub(crate) fn path_str(path: &Path) -> &str {
+    path.to_str()
+        .expect("the target directory's path must be UTF-8")
+}
+
+/// Tells `rustc` where the component `name` was built, as
+/// `WACTOR_EXAMPLE_<NAME>` for `src/lib.rs`.
+pub(crate) fn announce(name: &str, file: &Path) {
+    assert!(
+        file.exists(),
+        "the guest build did not produce {}",
+        file.display()
+    );
+    println!(
+        "cargo:rustc-env=WACTOR_EXAMPLE_{}={}",
+        name.replace('-', "_").to_uppercase(),
+        path_str(file)
+    );
+}
+
+/// The WIT of a guest: the `wactor:runtime` package, then the guest's own
+/// folder of `.wit` files (which may have a `deps/` of its own); returns
+/// the resolved packages and the chosen world.
+pub(crate) fn resolve_world(
+    runtime_wit: &Path,
+    own_wit: &Path,
+    world: &str,
+) -> (wit_parser::Resolve, wit_parser::WorldId) {
+    let mut resolve = wit_parser::Resolve::default();
+    resolve
+        .push_dir(runtime_wit)
+        .unwrap_or_else(|e| panic!("read the WIT in {}: {e:?}", runtime_wit.display()));
+    let (package, _) = resolve
+        .push_dir(own_wit)
+        .unwrap_or_else(|e| panic!("read the WIT in {}: {e:?}", own_wit.display()));
+    let world = resolve
+        .select_world(&[package], Some(world))
+        .unwrap_or_else(|e| panic!("find the world {world}: {e:?}"));
+    (resolve, world)
+}
+
+/// Writes the bindings `generator` makes for `world` into `dir` (made
+/// afresh).
+pub(crate) fn write_bindings(
+    mut generator: Box<dyn wit_bindgen_core::WorldGenerator>,
+    resolve: &mut wit_parser::Resolve,
+    world: wit_parser::WorldId,
+    dir: &Path,
+) {
+    let mut files = wit_bindgen_core::Files::default();
+    generator
+        .generate(resolve, world, &mut files)
+        .unwrap_or_else(|e| panic!("generate the bindings in {}: {e:?}", dir.display()));
+    let _ = std::fs::remove_dir_all(dir);
+    for (name, contents) in files.iter() {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().expect("a file in a folder"))
+            .expect("create the bindings folder");
+        std::fs::write(&path, contents).expect("write the bindings");
+    }
+}
+
+/// The component made of `module`, a core module for WASI preview 1 (as C
+/// and Go compilers make them): with the type of `world` embedded first
+/// unless the module carries it already, and WASI 0.2 in place of preview
+/// 1 through the reactor adapter of wasmtime's release.
+pub(crate) fn componentize(
+    mut module: Vec<u8>,
+    world: Option<(&wit_parser::Resolve, wit_parser::WorldId)>,
+) -> Vec<u8> {
+    use wasi_preview1_component_adapter_provider as adapter;
+    if let Some((resolve, world)) = world {
+        wit_component::embed_component_metadata(
+            &mut module,
+            resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+        )
+        .expect("embed the component type");
+    }
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|e| {
+            e.adapter(
+                adapter::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+                adapter::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER,
+            )
+        })
+        .and_then(|e| e.encode())
+        .unwrap_or_else(|e| panic!("make the component: {e:?}"))
+}
