@@ -60,7 +60,28 @@ impl Workload {
         self.extra = true;
         self
     }
+
+    /// A row of the per-language table: `kind` sets its unit, its
+    /// direction and the Ray figure it is compared with.
+    const fn guest(key: &'static str, title: &'static str, kind: GuestRow) -> Self {
+        let (unit, better, ray) = match kind {
+            GuestRow::Creation => ("actors/s", Higher, "actor_creation"),
+            GuestRow::IdleRss => ("KiB", Lower, "idle_actor_rss"),
+            GuestRow::Calls => ("calls/s", Higher, "batched_sync"),
+        };
+        Workload::new(key, title, unit, better).vs(Some(ray))
+    }
 }
+
+/// The three figures measured for each guest language.
+#[derive(Clone, Copy)]
+enum GuestRow {
+    Creation,
+    IdleRss,
+    Calls,
+}
+
+use GuestRow::{Calls, Creation, IdleRss};
 
 use Better::{Higher, Lower};
 
@@ -172,6 +193,82 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     )
     .vs(Some("idle_actor_rss"))
     .extra(),
+    // The same conformance actor in each guest language (issue 13).
+    Workload::guest(
+        "guest_creation_rust",
+        "Rust actor creation (conformance)",
+        Creation,
+    ),
+    Workload::guest(
+        "guest_creation_py",
+        "Python actor creation (conformance)",
+        Creation,
+    ),
+    Workload::guest(
+        "guest_creation_c",
+        "C actor creation (conformance)",
+        Creation,
+    ),
+    Workload::guest(
+        "guest_creation_js",
+        "JavaScript actor creation (conformance)",
+        Creation,
+    ),
+    Workload::guest(
+        "guest_creation_go",
+        "Go actor creation (conformance)",
+        Creation,
+    ),
+    Workload::guest(
+        "guest_idle_rss_rust",
+        "RSS per idle Rust actor (conformance)",
+        IdleRss,
+    ),
+    Workload::guest(
+        "guest_idle_rss_py",
+        "RSS per idle Python actor (conformance)",
+        IdleRss,
+    ),
+    Workload::guest(
+        "guest_idle_rss_c",
+        "RSS per idle C actor (conformance)",
+        IdleRss,
+    ),
+    Workload::guest(
+        "guest_idle_rss_js",
+        "RSS per idle JavaScript actor (conformance)",
+        IdleRss,
+    ),
+    Workload::guest(
+        "guest_idle_rss_go",
+        "RSS per idle Go actor (conformance)",
+        IdleRss,
+    ),
+    Workload::guest(
+        "guest_calls_rust",
+        "trivial calls/s, Rust actor (echo-u32)",
+        Calls,
+    ),
+    Workload::guest(
+        "guest_calls_py",
+        "trivial calls/s, Python actor (echo-u32)",
+        Calls,
+    ),
+    Workload::guest(
+        "guest_calls_c",
+        "trivial calls/s, C actor (echo-u32)",
+        Calls,
+    ),
+    Workload::guest(
+        "guest_calls_js",
+        "trivial calls/s, JavaScript actor (echo-u32)",
+        Calls,
+    ),
+    Workload::guest(
+        "guest_calls_go",
+        "trivial calls/s, Go actor (echo-u32)",
+        Calls,
+    ),
     Workload::new(
         "inflight_call_mem",
         "memory per in-flight async call",

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use futures::future::try_join_all;
 use wactor::{ActorComponent, ActorHandle, ActorOptions, GuestOutput, Runtime};
 use wasmtime::component::Val;
@@ -30,6 +30,10 @@ fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
             | "actor_creation_bare"
             | "async_actor_creation"
             | "idle_actor_rss"
+            | "guest_creation_rust"
+            | "guest_creation_c"
+            | "guest_idle_rss_rust"
+            | "guest_idle_rss_c"
     );
     let mut builder = Runtime::builder().copy_on_write(!key.ends_with("_copy"));
     if many {
@@ -86,6 +90,7 @@ pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "py_idle_actor_rss" | "py_idle_actor_rss_copy" => {
             idle_actor_rss(&rt, wactor_examples::PY_ASYNC_ACTOR, python_actors(scale)).await
         }
+        key if key.starts_with("guest_") => guest_row(&rt, key, scale).await,
         other => bail!("unknown workload `{other}`"),
     }
 }
@@ -201,6 +206,7 @@ async fn batched(rt: &Runtime, path: &str, method: &str, scale: Scale) -> Result
     let actor = component.spawn(quiet())?;
     let arg = match component.method(method).map(|m| m.signature()) {
         Some(sig) if sig.contains("s64") => Val::S64(1),
+        Some(sig) if sig.contains("u32") => Val::U32(1),
         _ => Val::U64(1),
     };
     let (rate, runs) = median_of_3(|| async {
@@ -277,12 +283,15 @@ async fn spawn_and_ping(component: &ActorComponent, actors: u32) -> Result<Vec<A
     let handles = (0..actors)
         .map(|_| component.spawn(quiet()))
         .collect::<wactor::Result<Vec<_>>>()?;
-    // The counter's sync `value()`, the async actor's `ping(0)`, or the
-    // Python actor's `peak-concurrency()`.
+    // The counter's sync `value()`, the async actor's `ping(0)`, the
+    // conformance actor's `echo-u32(0)`, or the Python actor's
+    // `peak-concurrency()`.
     let (method, args) = if component.method("value").is_some() {
         ("value", vec![])
     } else if component.method("ping").is_some() {
         ("ping", vec![Val::U64(0)])
+    } else if component.method("echo-u32").is_some() {
+        ("echo-u32", vec![Val::U32(0)])
     } else {
         ("peak-concurrency", vec![])
     };
@@ -398,6 +407,33 @@ async fn guest_to_guest(rt: &Runtime, scale: Scale) -> Result<Figure> {
             runs[2] as f64 / 1e6,
         ),
     })
+}
+
+/// A row of the per-language table, `guest_<figure>_<language>`: the
+/// conformance actor of that language, spawned, idle, or called. Languages
+/// whose actors embed an engine (Python, JavaScript) or a runtime (Go) get
+/// as many actors as the Python rows; Rust and C as many as the Rust rows.
+async fn guest_row(rt: &Runtime, key: &str, scale: Scale) -> Result<Figure> {
+    let (figure, language) = key
+        .strip_prefix("guest_")
+        .and_then(|k| k.rsplit_once('_'))
+        .with_context(|| format!("unknown workload `{key}`"))?;
+    let example = match language {
+        "rust" => "conformance".to_string(),
+        other => format!("{other}-conformance"),
+    };
+    let path = wactor_examples::path(&example)
+        .with_context(|| format!("no example `{example}` for workload `{key}`"))?;
+    let actors = match language {
+        "rust" | "c" => scale.actors,
+        _ => python_actors(scale),
+    };
+    match figure {
+        "creation" => actor_creation(rt, path, actors).await,
+        "idle_rss" => idle_actor_rss(rt, path, actors).await,
+        "calls" => batched(rt, path, "echo-u32", scale).await,
+        other => bail!("unknown figure `{other}` in workload `{key}`"),
+    }
 }
 
 /// How many Python actors the Python workloads spawn (each is a CPython

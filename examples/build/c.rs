@@ -58,6 +58,7 @@ pub(crate) fn build(paths: &Paths) {
         let wit = paths.examples.join(guest.wit);
         let out = out_dir.join(format!("{}.wasm", guest.name.replace('-', "_")));
         let inputs = [
+            paths.examples.join("build").join("c.rs"),
             src.clone(),
             wit.clone(),
             include.clone(),
@@ -87,6 +88,12 @@ pub(crate) fn build(paths: &Paths) {
                     // A library of exports, not a `main`.
                     .arg("-mexec-model=reactor")
                     .args(["-O2", "-g0", "-Wall", "-Werror"])
+                    // zig's default stack is 16 MiB, all of it in the
+                    // initial memory of every instance: 128 KiB, as a C
+                    // actor needs little, keeps an idle actor small.
+                    .arg("-Wl,-z,stack-size=131072")
+                    // Names stay, for traps' backtraces; DWARF goes.
+                    .arg("-Wl,--strip-debug")
                     .arg("-I")
                     .arg(&generated)
                     .arg("-I")

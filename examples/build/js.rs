@@ -1,5 +1,89 @@
-//! The JavaScript guests (`js/`).
+//! The JavaScript guests (`js/`), built with componentize-js (which embeds
+//! the SpiderMonkey engine, as StarlingMonkey) through `js/componentize.mjs`,
+//! which fixes two bugs of its bindings first (see that file).
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use crate::Paths;
+use crate::tools::{announce, npm_ci, run, stage_wit, up_to_date};
 
-pub(crate) fn build(_paths: &Paths) {}
+/// A JavaScript guest: its name, its folder in `js/` (with the source
+/// `app.js` and its world in `wit/`), and the world.
+struct Guest {
+    name: &'static str,
+    folder: &'static str,
+    world: &'static str,
+}
+
+const GUESTS: &[Guest] = &[
+    Guest {
+        name: "js-threaded-actor",
+        folder: "threaded-actor",
+        world: "wactor-examples:js-threaded-actor/js-threaded-actor",
+    },
+    Guest {
+        name: "js-conformance",
+        folder: "conformance",
+        world: "wactor-examples:js-conformance/js-conformance",
+    },
+];
+
+pub(crate) fn build(paths: &Paths) {
+    let js_dir = paths.examples.join("js");
+    let out_dir = paths.out.join("js");
+    std::fs::create_dir_all(&out_dir).expect("create the JavaScript guest folder");
+    let tools = npm_ci(&paths.out.join("tools").join("js"), &js_dir);
+    let wasi_deps = js_dir.join("wit-deps");
+    // componentize-js makes a work folder under the temporary folder, and
+    // leaves it there when a build fails: keep those with the build.
+    let tmp = out_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).expect("create the JavaScript build's temporary folder");
+    for guest in GUESTS {
+        let src = js_dir.join(guest.folder);
+        let out = out_dir.join(format!("{}.wasm", guest.name.replace('-', "_")));
+        let inputs = [
+            paths.examples.join("build").join("js.rs"),
+            src.clone(),
+            wasi_deps.clone(),
+            js_dir.join("componentize.mjs"),
+            js_dir.join("package-lock.json"),
+            paths.runtime_wit.clone(),
+            paths.guests_wit.clone(),
+        ];
+        // Its builds are not byte for byte the same (the engine's snapshot
+        // holds a temporary path), so rebuild only when an input changed:
+        // each new build is a new component for the host to compile.
+        if !up_to_date(&out, &inputs) {
+            let staged = out_dir.join(guest.folder).join("wit");
+            let mut deps: Vec<PathBuf> = vec![paths.runtime_wit.clone(), paths.guests_wit.clone()];
+            let mut wasi: Vec<PathBuf> = std::fs::read_dir(&wasi_deps)
+                .expect("list the WASI WIT of the JavaScript guests")
+                .map(|e| e.expect("list the WASI WIT").path())
+                .collect();
+            wasi.sort();
+            deps.extend(wasi);
+            let deps: Vec<&std::path::Path> = deps.iter().map(PathBuf::as_path).collect();
+            stage_wit(&staged, &src.join("wit"), &deps);
+            run(
+                Command::new("node")
+                    .arg(js_dir.join("componentize.mjs"))
+                    .arg("--tools")
+                    .arg(&tools)
+                    .arg("--wit")
+                    .arg(&staged)
+                    .arg("--world")
+                    .arg(guest.world)
+                    .arg("--out")
+                    .arg(&out)
+                    .arg("app.js")
+                    // The engine may read files under the working folder
+                    // while it loads the module: only the guest's.
+                    .current_dir(&src)
+                    .env("TMPDIR", &tmp),
+                &format!("componentize-js building {}", guest.name),
+            );
+        }
+        announce(guest.name, &out);
+    }
+}

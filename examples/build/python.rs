@@ -73,6 +73,7 @@ pub(crate) fn build(paths: &Paths) {
         };
         let out = out_dir.join(guest.file);
         let inputs = [
+            paths.examples.join("build").join("python.rs"),
             src.clone(),
             paths.runtime_wit.clone(),
             own_wit.clone(),

@@ -50,6 +50,37 @@ pub(crate) fn pip_venv(venv: &Path, spec: &str, check: &[&str]) -> PathBuf {
     venv.to_path_buf()
 }
 
+/// The npm packages that `lock` (a folder with `package.json` and
+/// `package-lock.json`) pins, installed with `npm ci` under `prefix`, and
+/// again whenever the lock file changes; returns `prefix`.
+pub(crate) fn npm_ci(prefix: &Path, lock: &Path) -> PathBuf {
+    let wanted = std::fs::read(lock.join("package-lock.json")).expect("read package-lock.json");
+    let marker = prefix.join("installed-package-lock.json");
+    if std::fs::read(&marker).is_ok_and(|have| have == wanted) {
+        return prefix.to_path_buf();
+    }
+    let _ = std::fs::remove_dir_all(prefix);
+    std::fs::create_dir_all(prefix).expect("create the npm tool folder");
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(lock.join(file), prefix.join(file)).expect("copy the npm pins");
+    }
+    run(
+        Command::new("npm")
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+            ])
+            .arg("--prefix")
+            .arg(prefix),
+        "installing the JavaScript tools with npm ci (npm must reach its registry)",
+    );
+    std::fs::write(&marker, wanted).expect("mark the installed npm packages");
+    prefix.to_path_buf()
+}
+
 /// Runs `cmd`, panicking with `what` (and the command) if it cannot start
 /// or fails.
 pub(crate) fn run(cmd: &mut Command, what: &str) {
@@ -97,6 +128,31 @@ pub(crate) fn announce(name: &str, file: &Path) {
         name.replace('-', "_").to_uppercase(),
         path_str(file)
     );
+}
+
+/// A fresh folder at `dir` holding a WIT tree for tools that take one
+/// folder: `root` (a folder of `.wit` files, the root package) with each
+/// of `deps` (folders of `.wit` files) under `deps/`.
+pub(crate) fn stage_wit(dir: &Path, root: &Path, deps: &[&Path]) {
+    let _ = std::fs::remove_dir_all(dir);
+    copy_wit(root, dir);
+    for (i, dep) in deps.iter().enumerate() {
+        copy_wit(dep, &dir.join("deps").join(format!("dep{i}")));
+    }
+}
+
+fn copy_wit(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create a staged WIT folder");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()))
+    {
+        let path = entry.expect("read a WIT folder").path();
+        if path.is_dir() {
+            copy_wit(&path, &to.join(path.file_name().expect("a folder name")));
+        } else if path.extension().is_some_and(|e| e == "wit") {
+            std::fs::copy(&path, to.join(path.file_name().expect("a file name")))
+                .expect("copy a WIT file");
+        }
+    }
 }
 
 /// The WIT of a guest: the `wactor:runtime` package, then the guest's own

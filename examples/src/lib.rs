@@ -93,6 +93,20 @@ pub const C_THREADED_ACTOR: &str = env!("WACTOR_EXAMPLE_C_THREADED_ACTOR");
 /// C: the conformance actor.
 pub const C_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_C_CONFORMANCE");
 
+/// JavaScript (componentize-js): Ray's `ThreadedActor`, the exports of
+/// [`THREADED_ACTOR`], on the sync world.
+pub const JS_THREADED_ACTOR: &str = env!("WACTOR_EXAMPLE_JS_THREADED_ACTOR");
+
+/// JavaScript (componentize-js): the conformance actor.
+pub const JS_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_JS_CONFORMANCE");
+
+/// Go (`wit-bindgen-go`): Ray's `ThreadedActor`, the exports of
+/// [`THREADED_ACTOR`], on the sync world.
+pub const GO_THREADED_ACTOR: &str = env!("WACTOR_EXAMPLE_GO_THREADED_ACTOR");
+
+/// Go (`wit-bindgen-go`): the conformance actor.
+pub const GO_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_GO_CONFORMANCE");
+
 /// Every example as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("async-actor", ASYNC_ACTOR),
@@ -116,6 +130,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("c-async-actor", C_ASYNC_ACTOR),
     ("c-threaded-actor", C_THREADED_ACTOR),
     ("c-conformance", C_CONFORMANCE),
+    ("js-threaded-actor", JS_THREADED_ACTOR),
+    ("js-conformance", JS_CONFORMANCE),
+    ("go-threaded-actor", GO_THREADED_ACTOR),
+    ("go-conformance", GO_CONFORMANCE),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

@@ -149,6 +149,19 @@ async fn conformance(example: &str) {
         wrong.join("\n")
     );
 
+    // Volume: values of 100 KiB, again and again, on the same instance (a
+    // language runtime that mishandles the host's allocations into it,
+    // such as a garbage collector running inside `cabi_realloc`, dies
+    // here).
+    let big = "é".repeat(50 * 1024);
+    for i in 0..60 {
+        match actor.call("echo-string", (big.as_str(),)).unwrap().await {
+            Ok(Val::String(back)) if back == big => {}
+            Ok(_) => panic!("{example}: big value {i} came back changed"),
+            Err(e) => panic!("{example}: big value {i}: {e}"),
+        }
+    }
+
     // Every echo method of the world is exercised by the data.
     for m in component
         .methods()
@@ -394,6 +407,26 @@ async fn python_round_trips_every_value() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_round_trips_every_value() {
     conformance("c-conformance").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_round_trips_every_value() {
+    conformance("js-conformance").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_js_threaded_actor_keeps_the_seed_semantics() {
+    threaded_actor("js-threaded-actor").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_round_trips_every_value() {
+    conformance("go-conformance").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_go_threaded_actor_keeps_the_seed_semantics() {
+    threaded_actor("go-threaded-actor").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
