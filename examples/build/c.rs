@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::Paths;
 use crate::tools::{
-    announce, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
+    announce, built_from, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
 };
 
 /// The zig release (from PyPI) that compiles the C guests.
@@ -108,6 +108,7 @@ pub(crate) fn build(paths: &Paths) {
             );
             let module = std::fs::read(&module).expect("read the compiled C module");
             std::fs::write(&out, componentize(module, None)).expect("write the C component");
+            built_from(&out, &inputs);
         }
         announce(guest.name, &out);
     }

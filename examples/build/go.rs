@@ -13,7 +13,7 @@ use std::process::Command;
 
 use crate::Paths;
 use crate::tools::{
-    announce, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
+    announce, built_from, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
 };
 
 /// The Go release (from PyPI) that compiles the Go guests.
@@ -112,6 +112,7 @@ pub(crate) fn build(paths: &Paths) {
             // Go's module carries no component type: embed the world's.
             std::fs::write(&out, componentize(module, Some((&resolve, world))))
                 .expect("write the Go component");
+            built_from(&out, &inputs);
         }
         announce(guest.name, &out);
     }

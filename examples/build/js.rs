@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::Paths;
-use crate::tools::{announce, npm_ci, run, stage_wit, up_to_date};
+use crate::tools::{announce, built_from, npm_ci, run, stage_wit, up_to_date};
 
 /// A JavaScript guest: its name, its folder in `js/` (with the source
 /// `app.js` and its world in `wit/`), and the world.
@@ -83,6 +83,7 @@ pub(crate) fn build(paths: &Paths) {
                     .env("TMPDIR", &tmp),
                 &format!("componentize-js building {}", guest.name),
             );
+            built_from(&out, &inputs);
         }
         announce(guest.name, &out);
     }

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::Paths;
-use crate::tools::{announce, pip_venv, run, up_to_date};
+use crate::tools::{announce, built_from, pip_venv, run, up_to_date};
 
 /// The componentize-py release the Python guests are built and tested with.
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
@@ -99,6 +99,7 @@ pub(crate) fn build(paths: &Paths) {
                     .env_remove("VIRTUAL_ENV"),
                 &format!("componentize-py building {}", guest.name),
             );
+            built_from(&out, &inputs);
         }
         announce(guest.name, &out);
     }

@@ -90,23 +90,62 @@ pub(crate) fn run(cmd: &mut Command, what: &str) {
     assert!(status.success(), "{what} failed ({status}): {cmd:?}");
 }
 
-/// Whether `output` exists and is newer than every file under `inputs`.
+/// Whether `output` exists and was built from `inputs` as they are now.
+///
+/// By content, not by time: a fresh clone has new files everywhere, and
+/// CI builds in one, with a target directory (and its built guests) kept
+/// from the run before. Some guests take long to build (an engine
+/// snapshot), and JavaScript builds are not byte for byte the same, so
+/// each needless rebuild would also cost the host a compile.
 pub(crate) fn up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
-    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else {
-        return false;
-    };
-    fn newest(path: &Path) -> Option<std::time::SystemTime> {
-        let meta = std::fs::metadata(path).ok()?;
-        if meta.is_dir() {
-            std::fs::read_dir(path)
-                .ok()?
-                .filter_map(|e| newest(&e.ok()?.path()))
-                .max()
-        } else {
-            meta.modified().ok()
+    output.exists()
+        && std::fs::read_to_string(stamp(output)).is_ok_and(|s| s == fingerprint(inputs))
+}
+
+/// Records that `output` was built from `inputs` as they are now.
+pub(crate) fn built_from(output: &Path, inputs: &[PathBuf]) {
+    std::fs::write(stamp(output), fingerprint(inputs)).expect("write a build stamp");
+}
+
+fn stamp(output: &Path) -> PathBuf {
+    let mut name = output.file_name().expect("a file").to_os_string();
+    name.push(".inputs");
+    output.with_file_name(name)
+}
+
+/// A hash (FNV-1a, 64 bits) of every file under `inputs`: names relative
+/// to their input, and contents, in a fixed order.
+fn fingerprint(inputs: &[PathBuf]) -> String {
+    fn walk(path: &Path, name: &str, hash: &mut u64) {
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                *hash = (*hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        };
+        eat(name.as_bytes());
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+                .unwrap_or_default();
+            entries.sort();
+            for entry in entries {
+                let child = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if child == "__pycache__" || child == "node_modules" {
+                    continue;
+                }
+                walk(&entry, &format!("{name}/{child}"), hash);
+            }
+        } else if let Ok(bytes) = std::fs::read(path) {
+            eat(&(bytes.len() as u64).to_le_bytes());
+            eat(&bytes);
         }
     }
-    inputs.iter().filter_map(|p| newest(p)).all(|t| t <= built)
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for input in inputs {
+        let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        walk(input, name, &mut hash);
+    }
+    format!("{hash:016x}")
 }
 
 /// The path as UTF-8, as environment variables for `rustc` need it.
