@@ -7,8 +7,20 @@
 //! JavaScript or Python component embeds its language's engine, and
 //! compiling it is most of such a test's time.
 
+use wactor::Runtime;
 use wactor::{ActorComponent, ActorOptions, DirAccess, Error, GuestOutput, OutputCapture, Val};
-use wactor_tests::{PATIENCE, call_result, load, peak_overlap, runtime};
+use wactor_tests::{PATIENCE, call_result, load, peak_overlap};
+
+/// A runtime that keeps compiled components in `WACTOR_CACHE_DIR` when it
+/// is set (`.ci/run` sets it to a folder under the target directory), and
+/// nowhere otherwise: the JavaScript and Python components take seconds of
+/// CPU each to compile, every run.
+fn runtime() -> Runtime {
+    Runtime::builder()
+        .cache_dir(std::env::var_os("WACTOR_CACHE_DIR"))
+        .build()
+        .expect("the runtime starts")
+}
 
 /// The data file: one value a line (see its header for the columns).
 const VALUES: &str = include_str!("../conformance/values.txt");

@@ -3,7 +3,7 @@
 //! implemented in every guest language, and `tests/all/conformance.rs`
 //! runs `tests/conformance/values.txt` through each.
 
-wactor_guest::actor!("wactor-examples:rust-conformance/conformance");
+wactor_guest::actor!("wactor-examples:guests/conformance", "../../wit");
 
 struct Conformance;
 
