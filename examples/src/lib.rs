@@ -140,3 +140,31 @@ pub const ALL: &[(&str, &str)] = &[
 pub fn path(name: &str) -> Option<&'static str> {
     ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_example_is_reachable_by_name_and_built() {
+        let mut names: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
+        for (name, file) in ALL {
+            assert_eq!(path(name), Some(*file), "{name}");
+            let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
+            // A component, not a core module: the layer field of the header.
+            assert_eq!(
+                &bytes[..8],
+                b"\0asm\x0d\0\x01\0",
+                "{name} is not a component"
+            );
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "two examples share a name");
+        for language in ["", "py-", "c-", "js-", "go-"] {
+            let name = format!("{language}conformance");
+            assert!(path(&name).is_some(), "no {name}");
+        }
+        assert_eq!(path("no-such-example"), None);
+    }
+}
