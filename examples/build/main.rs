@@ -41,12 +41,18 @@ pub(crate) struct Paths {
 fn main() {
     let examples = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
-    // OUT_DIR is <target-dir>[/<triple>]/<profile>/build/<pkg>/out.
-    let out = out_dir
-        .ancestors()
-        .nth(4)
-        .unwrap_or(&out_dir)
-        .join("wactor-guests");
+    // OUT_DIR is <target-dir>[/<triple>]/<profile>/build/<pkg>/out. A build
+    // with a target directory of its own (the fuzz targets') may share the
+    // guests, and their toolchains, of another with WACTOR_GUESTS_DIR.
+    println!("cargo:rerun-if-env-changed=WACTOR_GUESTS_DIR");
+    let out = match env::var_os("WACTOR_GUESTS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => out_dir
+            .ancestors()
+            .nth(4)
+            .unwrap_or(&out_dir)
+            .join("wactor-guests"),
+    };
     let paths = Paths {
         runtime_wit: examples.join("../wit"),
         guests_wit: examples.join("wit"),
