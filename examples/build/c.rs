@@ -5,22 +5,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::Paths;
-use crate::tools::{
-    announce, built_from, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
-};
+use crate::tools::{componentize, pip_venv, resolve_world, run, write_bindings};
+use crate::{Guest, Paths};
 
 /// The zig release (from PyPI) that compiles the C guests.
 const ZIGLANG: &str = "ziglang==0.17.0";
-
-/// A C guest: its name, its folder in `c/`, the folder of its world
-/// (relative to `examples/`) and the world.
-struct Guest {
-    name: &'static str,
-    folder: &'static str,
-    wit: &'static str,
-    world: &'static str,
-}
 
 const GUESTS: &[Guest] = &[
     // The Rust async actor's own world: the same exports, by definition.
@@ -56,15 +45,8 @@ pub(crate) fn build(paths: &Paths) {
     for guest in GUESTS {
         let src = c_dir.join(guest.folder);
         let wit = paths.examples.join(guest.wit);
-        let out = out_dir.join(format!("{}.wasm", guest.name.replace('-', "_")));
-        let inputs = [
-            paths.examples.join("build").join("c.rs"),
-            src.clone(),
-            wit.clone(),
-            include.clone(),
-            paths.runtime_wit.clone(),
-        ];
-        if !up_to_date(&out, &inputs) {
+        let inputs = [src.clone(), wit.clone(), include.clone()];
+        paths.guest("c", guest.name, &inputs, |out| {
             let (mut resolve, world) = resolve_world(&paths.runtime_wit, &wit, guest.world);
             let generated = out_dir.join(guest.folder).join("bindings");
             // The bindings come with an object file that carries the
@@ -107,9 +89,7 @@ pub(crate) fn build(paths: &Paths) {
                 &format!("zig cc compiling {}", guest.name),
             );
             let module = std::fs::read(&module).expect("read the compiled C module");
-            std::fs::write(&out, componentize(module, None)).expect("write the C component");
-            built_from(&out, &inputs);
-        }
-        announce(guest.name, &out);
+            std::fs::write(out, componentize(module, None)).expect("write the C component");
+        });
     }
 }

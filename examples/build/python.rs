@@ -2,59 +2,41 @@
 
 use std::process::Command;
 
-use crate::Paths;
-use crate::tools::{announce, built_from, pip_venv, run, up_to_date};
+use crate::tools::{pip_venv, run};
+use crate::{Guest, Paths};
 
 /// The componentize-py release the Python guests are built and tested with.
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
-
-/// A Python guest: its name, its folder in `python/`, its WIT world, the
-/// output file, and whether its world is one of the shared ones in
-/// `examples/wit` (else it is in the folder's own `wit/`).
-struct Guest {
-    name: &'static str,
-    folder: &'static str,
-    world: &'static str,
-    file: &'static str,
-    shared_world: bool,
-}
 
 const GUESTS: &[Guest] = &[
     Guest {
         name: "py-async-actor",
         folder: "async-actor",
+        wit: "python/async-actor/wit",
         world: "wactor-examples:py-async-actor/py-async-actor",
-        file: "py_async_actor.wasm",
-        shared_world: false,
     },
     Guest {
         name: "py-driver",
         folder: "driver",
+        wit: "python/driver/wit",
         world: "wactor-examples:py-driver/py-driver",
-        file: "py_driver.wasm",
-        shared_world: false,
     },
     Guest {
         name: "py-http-fetch",
         folder: "http-fetch",
+        wit: "python/http-fetch/wit",
         world: "wactor-examples:py-http-fetch/py-http-fetch",
-        file: "py_http_fetch.wasm",
-        shared_world: false,
     },
     Guest {
         name: "py-conformance",
         folder: "conformance",
+        wit: "wit",
         world: "wactor-examples:guests/conformance",
-        file: "py_conformance.wasm",
-        shared_world: true,
     },
 ];
 
-/// Builds each guest whose inputs are newer than its component.
 pub(crate) fn build(paths: &Paths) {
     let python_dir = paths.examples.join("python");
-    let out_dir = paths.out.join("python");
-    std::fs::create_dir_all(&out_dir).expect("create the Python guest folder");
     let venv = pip_venv(
         &paths.out.join("py-venv"),
         COMPONENTIZE_PY,
@@ -66,20 +48,9 @@ pub(crate) fn build(paths: &Paths) {
     let wasi_cli = python_dir.join("wasi-cli");
     for guest in GUESTS {
         let src = python_dir.join(guest.folder);
-        let own_wit = if guest.shared_world {
-            paths.guests_wit.clone()
-        } else {
-            src.join("wit")
-        };
-        let out = out_dir.join(guest.file);
-        let inputs = [
-            paths.examples.join("build").join("python.rs"),
-            src.clone(),
-            paths.runtime_wit.clone(),
-            own_wit.clone(),
-            wasi_cli.clone(),
-        ];
-        if !up_to_date(&out, &inputs) {
+        let own_wit = paths.examples.join(guest.wit);
+        let inputs = [src.clone(), own_wit.clone(), wasi_cli.clone()];
+        paths.guest("python", guest.name, &inputs, |out| {
             run(
                 Command::new(&componentize)
                     .arg("-d")
@@ -95,12 +66,10 @@ pub(crate) fn build(paths: &Paths) {
                     .arg(&src)
                     .arg("app")
                     .arg("-o")
-                    .arg(&out)
+                    .arg(out)
                     .env_remove("VIRTUAL_ENV"),
                 &format!("componentize-py building {}", guest.name),
             );
-            built_from(&out, &inputs);
-        }
-        announce(guest.name, &out);
+        });
     }
 }

@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::Paths;
+
 /// A Python package installed at `spec` (`name==version`) in a virtual
 /// environment of its own at `venv`; returns the environment. `check` is a
 /// program in its `bin/` and its arguments, which must run.
@@ -90,6 +92,35 @@ pub(crate) fn run(cmd: &mut Command, what: &str) {
     assert!(status.success(), "{what} failed ({status}): {cmd:?}");
 }
 
+impl Paths {
+    /// The component of the guest `name` of `language`, at
+    /// `<out>/<language>/<name, with _>.wasm`: made by `build` (given that
+    /// path) unless it was made from `inputs`, the language's build module
+    /// (`build/<language>.rs`) and the `wactor:runtime` WIT as they are
+    /// now; then `rustc` is told where it is.
+    pub(crate) fn guest(
+        &self,
+        language: &str,
+        name: &str,
+        inputs: &[PathBuf],
+        build: impl FnOnce(&Path),
+    ) {
+        let dir = self.out.join(language);
+        std::fs::create_dir_all(&dir).expect("create a guest folder");
+        let out = dir.join(format!("{}.wasm", name.replace('-', "_")));
+        let mut all = vec![
+            self.examples.join("build").join(format!("{language}.rs")),
+            self.runtime_wit.clone(),
+        ];
+        all.extend_from_slice(inputs);
+        if !up_to_date(&out, &all) {
+            build(&out);
+            built_from(&out, &all);
+        }
+        announce(name, &out);
+    }
+}
+
 /// Whether `output` exists and was built from `inputs` as they are now.
 ///
 /// By content, not by time: a fresh clone has new files everywhere, and
@@ -97,13 +128,13 @@ pub(crate) fn run(cmd: &mut Command, what: &str) {
 /// from the run before. Some guests take long to build (an engine
 /// snapshot), and JavaScript builds are not byte for byte the same, so
 /// each needless rebuild would also cost the host a compile.
-pub(crate) fn up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
+fn up_to_date(output: &Path, inputs: &[PathBuf]) -> bool {
     output.exists()
         && std::fs::read_to_string(stamp(output)).is_ok_and(|s| s == fingerprint(inputs))
 }
 
 /// Records that `output` was built from `inputs` as they are now.
-pub(crate) fn built_from(output: &Path, inputs: &[PathBuf]) {
+fn built_from(output: &Path, inputs: &[PathBuf]) {
     std::fs::write(stamp(output), fingerprint(inputs)).expect("write a build stamp");
 }
 
@@ -149,7 +180,7 @@ fn fingerprint(inputs: &[PathBuf]) -> String {
 }
 
 /// The path as UTF-8, as environment variables for `rustc` need it.
-pub(crate) fn path_str(path: &Path) -> &str {
+fn path_str(path: &Path) -> &str {
     path.to_str()
         .expect("the target directory's path must be UTF-8")
 }
