@@ -54,7 +54,7 @@ pub(crate) async fn inflight_call_mem(rt: &Runtime, scale: Scale) -> Result<Figu
     let mut linker = Linker::<Bare>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     linker
-        .instance("wactor:runtime/time@0.3.0")?
+        .instance("wactor:runtime/time@0.4.0")?
         .func_wrap_concurrent("sleep", |_accessor, (millis,): (u64,)| {
             Box::pin(async move {
                 tokio::time::sleep(Duration::from_millis(millis)).await;

@@ -25,6 +25,7 @@ const COMPONENTS: &[(&str, &str)] = &[
     ("crawler", "crawler.wasm"),
     ("threaded-fetch", "threaded_fetch.wasm"),
     ("conformance", "conformance.wasm"),
+    ("streamer", "streamer.wasm"),
 ];
 const TARGET: &str = "wasm32-wasip2";
 

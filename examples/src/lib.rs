@@ -107,6 +107,13 @@ pub const GO_THREADED_ACTOR: &str = env!("WACTOR_EXAMPLE_GO_THREADED_ACTOR");
 /// Go (`wit-bindgen-go`): the conformance actor.
 pub const GO_CONFORMANCE: &str = env!("WACTOR_EXAMPLE_GO_CONFORMANCE");
 
+/// An async actor with streaming results: `numbers(n, millis) -> stream<u32>`
+/// (one item every `millis`), `words(text) -> stream<string>`, `written()`,
+/// `ping()`, `double(x, millis)`, and from the consuming side
+/// `read-numbers(n, millis)` (`call-stream` on an actor it spawns) and
+/// `pool-map(actors, values, unordered)` (an `ActorPool`).
+pub const STREAMER: &str = env!("WACTOR_EXAMPLE_STREAMER");
+
 /// Every example as `(name, path)`.
 pub const ALL: &[(&str, &str)] = &[
     ("async-actor", ASYNC_ACTOR),
@@ -134,6 +141,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("js-conformance", JS_CONFORMANCE),
     ("go-threaded-actor", GO_THREADED_ACTOR),
     ("go-conformance", GO_CONFORMANCE),
+    ("streamer", STREAMER),
 ];
 
 /// The path of the example called `name` (e.g. `"counter"`), if there is one.

@@ -7,7 +7,7 @@
 //! package my:greeter;
 //!
 //! world greeter {
-//!     include wactor:runtime/actor@0.3.0;
+//!     include wactor:runtime/actor@0.4.0;
 //!     // `async func`: calls interleave on one instance (an async actor).
 //!     export greet: async func(name: string, delay-ms: u64) -> string;
 //! }
@@ -82,11 +82,20 @@ pub mod __private {
     pub use wit_bindgen;
 }
 
+mod pool;
 mod refs;
+pub use pool::ActorPool;
 pub use refs::{
-    Actor, Error, ObjectRef, Options, gather, get_all_blocking, submit, submit_with_refs, wait,
-    wait_blocking, wait_for,
+    Actor, Error, Items, ObjectRef, Options, gather, get_all_blocking, submit, submit_with_refs,
+    wait, wait_blocking, wait_for,
 };
+
+/// Streams an export returns: `async fn numbers(..) -> StreamReader<u32>`
+/// makes one with the world's generated `wit_stream::new()`, returns the
+/// reader, and writes from a task started with [`spawn_local`] (writing
+/// before returning would wait forever: the caller gets the reader only
+/// once the export returns).
+pub use wit_bindgen::{StreamReader, StreamResult, StreamWriter, spawn_local};
 
 /// Suspends the calling task for `duration` (rounded down to milliseconds).
 ///

@@ -145,6 +145,9 @@ pub struct Options {
     memory_limit: Option<u64>,
     call_deadline_ms: Option<u64>,
     node: Option<String>,
+    max_restarts: Option<i64>,
+    max_task_retries: Option<i64>,
+    concurrency_groups: Vec<types::ConcurrencyGroup>,
 }
 
 impl Options {
@@ -193,6 +196,33 @@ impl Options {
         self.node = Some(node.into());
         self
     }
+
+    /// How many times the actor is restarted after a trap: 0 (the
+    /// default) never, -1 without limit. Ray's `max_restarts`.
+    pub fn max_restarts(mut self, n: i64) -> Self {
+        self.max_restarts = Some(n);
+        self
+    }
+
+    /// How many times a call is run again when its instance dies under it
+    /// and the actor is restarted: 0 (the default) to 100. Only for
+    /// idempotent methods. Ray's `max_task_retries`.
+    pub fn max_task_retries(mut self, n: i64) -> Self {
+        self.max_task_retries = Some(n);
+        self
+    }
+
+    /// Puts `methods` in a concurrency group `name` of at most `limit`
+    /// calls at once, with a queue of its own; other methods share
+    /// `max_concurrency`. Ray's `concurrency_groups`.
+    pub fn concurrency_group(mut self, name: &str, limit: u32, methods: &[&str]) -> Self {
+        self.concurrency_groups.push(types::ConcurrencyGroup {
+            name: name.to_string(),
+            max_concurrency: limit,
+            methods: methods.iter().map(|m| m.to_string()).collect(),
+        });
+        self
+    }
 }
 
 /// A handle to an actor.
@@ -215,6 +245,9 @@ impl Actor {
             memory_limit: options.memory_limit,
             call_deadline_ms: options.call_deadline_ms,
             node: options.node,
+            max_restarts: options.max_restarts,
+            max_task_retries: options.max_task_retries,
+            concurrency_groups: options.concurrency_groups,
         };
         Ok(Actor(actors::spawn(name, &options)?))
     }
@@ -285,9 +318,46 @@ impl Actor {
         Ok(ObjectRef(self.0.call_with(method, &json, refs, &actors)?))
     }
 
+    /// Calls `method`, which returns a `stream<T>`, and gives its items as
+    /// they come. Ray's `num_returns="streaming"`. (`call` of the same
+    /// method gives a ref to the list of all items.)
+    pub fn call_stream<A: Serialize>(&self, method: &str, args: A) -> Result<Items, Error> {
+        let json = args_json(args)?;
+        Ok(Items(self.0.call_stream(method, &json, Vec::new())?))
+    }
+
     /// Kills the actor. Ray's `ray.kill`.
     pub fn kill(&self) {
         self.0.kill();
+    }
+}
+
+/// The items of a stream a call returns, as they come
+/// ([`Actor::call_stream`]). Ray's `ObjectRefGenerator`.
+#[derive(Debug)]
+pub struct Items(types::ItemStream);
+
+impl Items {
+    /// The next item, waiting for it without blocking the actor; `None`
+    /// once the stream ended, `Some(Err(..))` if the call failed. Ray's
+    /// `await anext(gen)`.
+    pub async fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T, Error>> {
+        Some(match awaiting::next(&self.0).await? {
+            Ok(json) => decode(&json),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// The next item, blocking for at most `timeout` (for sync code); a
+    /// [`Error::Timeout`] leaves the stream going on.
+    pub fn next_blocking<T: DeserializeOwned>(
+        &mut self,
+        timeout: Option<Duration>,
+    ) -> Option<Result<T, Error>> {
+        Some(match self.0.next_blocking(millis(timeout))? {
+            Ok(json) => decode(&json),
+            Err(e) => Err(e.into()),
+        })
     }
 }
 

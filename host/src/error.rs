@@ -185,7 +185,7 @@ pub enum Error {
     /// refused before it runs, so no handle is left behind in the callee.
     #[error(
         "`{method}` ({signature}) cannot be called from outside its actor: it returns {what}, \
-         and only a top-level object-ref can leave an actor"
+         and only a top-level object-ref, or a stream the host can read, can leave an actor"
     )]
     UnreturnableResult {
         /// The method called.
@@ -194,6 +194,18 @@ pub enum Error {
         signature: String,
         /// The handle type it returns.
         what: String,
+    },
+
+    /// [`ActorHandle::call_stream`](crate::ActorHandle::call_stream) of a
+    /// method that does not return a `stream<T>`: use `call`.
+    #[error(
+        "`{method}` ({signature}) does not return a stream: call it with `call`, not `call_stream`"
+    )]
+    NotAStream {
+        /// The method called.
+        method: String,
+        /// Its WIT signature.
+        signature: String,
     },
 
     /// The arguments of a call could not be moved into the callee's

@@ -77,8 +77,10 @@ mod object_ref;
 mod scheduler;
 mod value;
 
-pub use actor::{ActorHandle, TypedRef};
-pub use api::{ActorComponent, ActorOptions, NodeEvent, Placement, Runtime, RuntimeBuilder};
+pub use actor::{ActorHandle, MAX_CONCURRENCY_GROUPS, TypedRef};
+pub use api::{
+    ActorComponent, ActorOptions, ActorPool, NodeEvent, Placement, Runtime, RuntimeBuilder,
+};
 pub use call::{ActorArg, ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
 pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
 pub use error::{DeathCause, Error, Result, Source};
@@ -88,7 +90,9 @@ pub use guest::{
     MAX_NAME_LEN, NetGrant, NetGrantError, OutputCapture,
 };
 pub use ids::ActorId;
-pub use object_ref::{ObjectRef, Outcome, get_all, put, wait, wait_blocking};
+pub use object_ref::{
+    ItemStream, ObjectRef, Outcome, STREAM_BUFFER, get_all, put, wait, wait_blocking,
+};
 pub use value::json::to_json_text as to_json;
 
 /// Component values, as used for dynamic arguments and results.

@@ -82,7 +82,7 @@ fn inspect_prints_the_kind_and_every_signature() {
         stdout.contains("  divide: func(a: s64, b: s64) -> result<s64, string>"),
         "{stdout}"
     );
-    assert!(stdout.contains("wactor:runtime/time@0.3.0"), "{stdout}");
+    assert!(stdout.contains("wactor:runtime/time@0.4.0"), "{stdout}");
     // Resource parameters by their real types; what cannot be called, said.
     for line in [
         "  adopt: func(a: actor) -> string",
@@ -665,4 +665,79 @@ fn run_with_a_grant_fetches_fifty_urls_at_once_and_without_one_reaches_nothing()
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn a_concurrency_group_from_the_command_line_limits_its_methods() {
+    let out = wactor(&[
+        "run",
+        wactor_examples::ASYNC_ACTOR,
+        "--invoke",
+        "run-task(100)",
+        "--count",
+        "8",
+        "--concurrency-group",
+        "slow=2:run-task",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    // Each result is how many were in flight when that call started.
+    let seen: Vec<u32> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix('[')?.split_once("] ")?.1.parse().ok())
+        .collect();
+    assert_eq!(seen.len(), 8, "{stdout}");
+    assert_eq!(seen.iter().max(), Some(&2), "{stdout}");
+
+    for (bad, says) in [
+        ("slow", "expected NAME=N:METHOD"),
+        ("slow=x:run-task", "`x` is not a number"),
+        ("slow=2:", "expected NAME=N:METHOD"),
+        ("slow=2:nope", "`nope`, which is not a method"),
+    ] {
+        let out = wactor(&[
+            "run",
+            wactor_examples::ASYNC_ACTOR,
+            "--invoke",
+            "ping(1)",
+            "--concurrency-group",
+            bad,
+        ]);
+        assert!(!out.status.success(), "{bad}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn invoke_prints_each_streamed_item_as_it_arrives() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wactor"))
+        .args([
+            "run",
+            wactor_examples::STREAMER,
+            "--invoke",
+            "numbers(3, 400)",
+        ])
+        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wactor runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "0");
+    // Two more items are 800 ms away: the first was printed on its own.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it printed only at the end"
+    );
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert_eq!(rest, ["1", "2"]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("3 items, 1 calls ok, 0 failed"), "{stderr}");
 }

@@ -4,6 +4,7 @@
 mod async_actor;
 mod capabilities;
 mod chaos;
+mod concurrency_groups;
 mod embedder_capabilities;
 mod errors;
 mod fairness;
@@ -11,6 +12,9 @@ mod guest_runtime;
 mod languages;
 mod network;
 mod object_refs;
+mod ordering;
+mod pools;
 mod python;
 mod runtime;
+mod streams;
 mod threaded_actor;

@@ -1,7 +1,7 @@
 // The conformance actor (world `wactor-examples:guests/conformance`): each
 // `echo-*` export returns its argument as it came, so a value makes a round
 // trip through the canonical ABI on both sides.
-import { put } from 'wactor:runtime/actors@0.3.0';
+import { put } from 'wactor:runtime/actors@0.4.0';
 
 const dispose = Symbol.dispose || Symbol.for('dispose');
 

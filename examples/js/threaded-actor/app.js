@@ -5,7 +5,7 @@
 // so the methods may block: they sleep on WASI's monotonic clock and wait
 // for results with `get-blocking` and `wait-blocking`.
 
-import { current, spawn, waitBlocking } from 'wactor:runtime/actors@0.3.0';
+import { current, spawn, waitBlocking } from 'wactor:runtime/actors@0.4.0';
 import { subscribeDuration } from 'wasi:clocks/monotonic-clock@0.2.0';
 import { getDirectories } from 'wasi:filesystem/preopens@0.2.0';
 import { getStdout } from 'wasi:cli/stdout@0.2.0';
@@ -177,7 +177,7 @@ export function workViaSelf(id) {
 
 export function waitSome(delays, numReturns, timeoutMs) {
   return attempt(() => {
-    const pool = spawn(undefined, { maxConcurrency: delays.length });
+    const pool = spawn(undefined, { maxConcurrency: delays.length, concurrencyGroups: [] });
     const refs = [];
     try {
       // BigInts have no JSON form: the u64 delays are written by hand.
@@ -209,7 +209,7 @@ export function tangle() {
     } finally {
       drop(me);
     }
-    const other = spawn(undefined, {});
+    const other = spawn(undefined, { concurrencyGroups: [] });
     try {
       // `looped` moves to the host with the call.
       const via = other.call('wait-for', '[{"$ref":0}]', [looped]);

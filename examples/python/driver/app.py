@@ -23,6 +23,9 @@ class Run(exports.Run):
             memory_limit=None,
             call_deadline_ms=None,
             node=None,
+            max_restarts=None,
+            max_task_retries=None,
+            concurrency_groups=[],
         )
         counter = actors.spawn("counter", options)
         refs = [counter.call("add", json.dumps([n]), []) for n in (1, 2, 3)]

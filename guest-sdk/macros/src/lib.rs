@@ -15,11 +15,11 @@ const WACTOR_WIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wit");
 /// holds its bindings: the `with` entries that make a guest's types and the
 /// SDK's one and the same.
 const INTERFACES: &[(&str, &str)] = &[
-    ("wactor:runtime/types@0.3.0", "::wactor_guest::types"),
-    ("wactor:runtime/time@0.3.0", "::wactor_guest::time"),
-    ("wactor:runtime/logging@0.3.0", "::wactor_guest::logging"),
-    ("wactor:runtime/actors@0.3.0", "::wactor_guest::actors"),
-    ("wactor:runtime/awaiting@0.3.0", "::wactor_guest::awaiting"),
+    ("wactor:runtime/types@0.4.0", "::wactor_guest::types"),
+    ("wactor:runtime/time@0.4.0", "::wactor_guest::time"),
+    ("wactor:runtime/logging@0.4.0", "::wactor_guest::logging"),
+    ("wactor:runtime/actors@0.4.0", "::wactor_guest::actors"),
+    ("wactor:runtime/awaiting@0.4.0", "::wactor_guest::awaiting"),
 ];
 
 /// The `with` entries for the `wactor:runtime` interfaces that `world` (in
@@ -110,7 +110,7 @@ pub fn runtime_bindings(_input: TokenStream) -> TokenStream {
     format!(
         r#"::wit_bindgen::generate!({{
             path: {wit},
-            world: "wactor:runtime/actor@0.3.0",
+            world: "wactor:runtime/actor@0.4.0",
         }});"#
     )
     .parse()

@@ -313,9 +313,9 @@ impl Graph {
     /// call runs on one of them, or is queued on one with no free slot.
     fn held(&self, r: &ObjectRef, stuck: &HashSet<ActorId>) -> bool {
         match r.computed_by() {
-            Some((by, started)) if stuck.contains(&by) => {
+            Some((by, started, group)) if stuck.contains(&by) => {
                 let actor = &self.actors[&by].actor;
-                started || actor.counters.running() >= actor.limits.max_concurrency as u64
+                started || actor.limits.groups.is_full(group)
             }
             _ => false,
         }
@@ -363,6 +363,7 @@ mod tests {
             max_restarts: 0,
             max_task_retries: 0,
             max_value_size: 1 << 20,
+            groups: Arc::new(crate::actor::ConcurrencyGroups::single(slots)),
         };
         let actor = Arc::new(ActorShared::new(
             ActorId::next(),
@@ -381,11 +382,13 @@ mod tests {
     fn start(actor: &ActorShared) {
         actor.counters.admit(None).expect("admitted");
         actor.counters.started();
+        // As `lifecycle::start` does; the call runs for the test's life.
+        std::mem::forget(actor.limits.groups.enter(0));
     }
 
     /// A call on `actor`, queued (not started).
     fn queued_on(actor: &ActorShared) -> (ObjectRef, Promise) {
-        ObjectRef::pending(Some((actor.id, actor.name.clone())))
+        ObjectRef::pending(Some((actor.id, actor.name.clone(), 0)))
     }
 
     /// A call on `actor`, running.

@@ -17,7 +17,8 @@ use crate::call::{
 };
 use crate::error::{DeathCause, Error, Result};
 use crate::ids::ActorId;
-use crate::object_ref::{Charge, ObjectRef};
+use crate::object_ref::{Charge, ItemStream, ObjectRef};
+use wasmtime::component::Val;
 
 /// A handle to a running actor. Cloning is cheap; when every handle is gone,
 /// the actor finishes the calls it has and stops, as a Ray actor does when
@@ -141,11 +142,90 @@ impl ActorHandle {
         let method = self.shared.methods.resolve(&self.shared.name, method)?;
         let args = args.into_args();
         method.check_args(&args)?;
-        self.enqueue(method.index(), args, None)
+        self.enqueue(method.index(), args, None, None)
+    }
+
+    /// Calls `method`, which returns a `stream<T>`, and gives its items as
+    /// they come. Ray's `actor.method.options(num_returns="streaming").remote()`.
+    ///
+    /// The host holds at most [`STREAM_BUFFER`](crate::STREAM_BUFFER) items
+    /// ahead of the reader; while they are not read the actor's writes wait
+    /// (backpressure). The call holds its concurrency slot until the stream
+    /// ends. [`call`](Self::call) of the same method gives a ref to the list
+    /// of all its items instead. From an actor on another node the items
+    /// come all at once, when the stream ends.
+    ///
+    /// # Errors
+    ///
+    /// As for [`call`](Self::call), and [`Error::NotAStream`] for a method
+    /// that returns no stream.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let streamer = runtime.load(wactor_examples::STREAMER)?.spawn(Default::default())?;
+    /// let mut items = streamer.call_stream("numbers", (3u32, 10u64))?;
+    /// while let Some(item) = items.next_item().await {
+    ///     println!("{}", wactor::to_json(&item?));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn call_stream(&self, method: &str, args: impl IntoArgs) -> Result<ItemStream> {
+        let method = self.stream_method(method)?;
+        let args = args.into_args();
+        method.check_args(&args)?;
+        self.enqueue_stream(method.index(), args, None)
+    }
+
+    /// [`call_stream`](Self::call_stream) with JSON arguments, `{"$ref": i}`
+    /// standing for `refs[i]`, as from a guest.
+    pub(crate) fn call_stream_json(
+        &self,
+        method: &str,
+        args: &str,
+        refs: &[ObjectRef],
+        charge: Option<Charge>,
+    ) -> Result<ItemStream> {
+        let method = self.stream_method(method)?;
+        let args = method.args_from_json(args, refs, &[])?;
+        self.enqueue_stream(method.index(), args, charge)
+    }
+
+    fn stream_method(&self, name: &str) -> Result<&crate::call::Method> {
+        let method = self.shared.methods.resolve(&self.shared.name, name)?;
+        method.check_returnable()?;
+        if !method.is_stream() {
+            return Err(Error::NotAStream {
+                method: method.name().to_string(),
+                signature: method.signature(),
+            });
+        }
+        Ok(method)
+    }
+
+    fn enqueue_stream(
+        &self,
+        method: u32,
+        args: Vec<Arg>,
+        charge: Option<Charge>,
+    ) -> Result<ItemStream> {
+        if self.mailbox.remote().is_some() {
+            // The cluster carries a call's value, not its items one by one.
+            return Ok(ItemStream::whole(self.enqueue(method, args, charge, None)?));
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::STREAM_BUFFER);
+        let call = self.enqueue(method, args, charge, Some(tx))?;
+        Ok(ItemStream::live(rx, call))
     }
 
     /// Queues a call whose arguments were checked against its method.
-    fn enqueue(&self, method: u32, args: Vec<Arg>, charge: Option<Charge>) -> Result<ObjectRef> {
+    fn enqueue(
+        &self,
+        method: u32,
+        args: Vec<Arg>,
+        charge: Option<Charge>,
+        stream: Option<tokio::sync::mpsc::Sender<Val>>,
+    ) -> Result<ObjectRef> {
         let shared = &*self.shared;
         if shared.is_dead() {
             return Ok(ObjectRef::resolved(Err(shared.died_error())));
@@ -157,7 +237,11 @@ impl ActorHandle {
                 actor: shared.name.to_string(),
                 limit,
             })?;
-        let (object_ref, mut promise) = ObjectRef::pending(Some((shared.id, shared.name.clone())));
+        let (object_ref, mut promise) = ObjectRef::pending(Some((
+            shared.id,
+            shared.name.clone(),
+            shared.limits.groups.of(method),
+        )));
         if let Some(charge) = &charge {
             promise.charge_value_to(charge.quota().clone());
         }
@@ -168,6 +252,7 @@ impl ActorHandle {
             deadline: shared.limits.call_deadline,
             retries_left: shared.limits.max_task_retries,
             charge,
+            stream,
         };
         if let Err(call) = self.mailbox.post(call) {
             // The scheduler closed the mailbox: the actor died meanwhile.
@@ -250,7 +335,7 @@ impl ActorHandle {
             }
             None => None,
         };
-        self.enqueue(method.index(), args, charge)
+        self.enqueue(method.index(), args, charge, None)
     }
 
     /// Kills the actor: running and queued calls, and every later call,

@@ -5,12 +5,15 @@
 
 mod deadlock;
 mod executor;
+mod groups;
 mod handle;
 mod program;
 mod shared;
 
 pub(crate) use deadlock::recorded as recorded_wait;
 pub(crate) use executor::Executor;
+pub use groups::MAX_CONCURRENCY_GROUPS;
+pub(crate) use groups::{ConcurrencyGroups, GroupSlot, GroupSpec};
 pub use handle::{ActorHandle, TypedRef};
 pub(crate) use program::{Program, ProgramSlot};
 pub(crate) use shared::{ActorShared, Limits};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::executor::Executor;
+use super::groups::ConcurrencyGroups;
 use crate::call::{ActorKind, CallCounters, MethodTable};
 use crate::error::{DeathCause, Error};
 use crate::ids::ActorId;
@@ -29,6 +30,9 @@ pub(crate) struct Limits {
     /// The most bytes of JSON in one value the actor's guest may send or
     /// receive (arguments, a `put`, a result).
     pub(crate) max_value_size: usize,
+    /// Its concurrency groups (always the default one, of
+    /// `max_concurrency`).
+    pub(crate) groups: Arc<ConcurrencyGroups>,
 }
 
 /// The state an actor's handles and its scheduler share.
@@ -119,14 +123,29 @@ impl ActorShared {
     /// Why waiting on `r` from inside this actor can never end, if it can't:
     /// `r` is a call queued on this same actor while every concurrency slot
     /// is taken (one of them by the waiting call).
+    ///
+    /// With concurrency groups, that is a call queued in a group whose
+    /// slots are all taken while the waiting call holds one of them: the
+    /// host cannot tell which group the waiting call is in (wasmtime does
+    /// not say which call made an import call), so it refuses only when the
+    /// waiting call might be in it, i.e. when the group is full.
     pub(crate) fn self_deadlock(&self, r: &ObjectRef) -> Option<Error> {
-        let max = self.limits.max_concurrency;
-        let full = self.counters.running() >= max as u64;
-        (full && r.queued_on() == Some(self.id)).then(|| Error::WouldBlock {
+        let (on, group) = r.queued_on()?;
+        let groups = &self.limits.groups;
+        if on != self.id || !groups.is_full(group) {
+            return None;
+        }
+        let max = groups.limit(group);
+        let slots = if groups.len() == 1 {
+            "max_concurrency slots".to_string()
+        } else {
+            format!("slots in concurrency group `{}`", groups.name(group))
+        };
+        Some(Error::WouldBlock {
             reason: format!(
                 "waiting for a call to this same actor ({}) that cannot start: all {max} of its \
-                 max_concurrency slots are taken, one by the waiting call; raise \
-                 max_concurrency, or do not wait for calls to yourself",
+                 {slots} are taken, one by the waiting call; raise max_concurrency, or do not \
+                 wait for calls to yourself",
                 self.name
             ),
         })

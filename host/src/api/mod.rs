@@ -11,6 +11,7 @@ mod component;
 mod directory;
 mod driver;
 mod options;
+mod pool;
 mod runtime;
 mod spawn;
 
@@ -19,6 +20,7 @@ pub use directory::NodeEvent;
 #[cfg(feature = "cluster")]
 pub(crate) use directory::Placer;
 pub use options::{ActorOptions, Placement};
+pub use pool::ActorPool;
 #[cfg(feature = "cluster")]
 pub(crate) use runtime::{ClusterSettings, RuntimeInner};
 pub use runtime::{Runtime, RuntimeBuilder};

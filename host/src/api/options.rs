@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::component::ActorComponent;
+use crate::actor::GroupSpec;
 use crate::guest::{DirAccess, GuestOutput, Preopen};
 
 /// How to spawn an actor. Ray's `.options(...)`.
@@ -33,6 +34,7 @@ pub struct ActorOptions {
     pub(crate) call_deadline: Option<Duration>,
     pub(crate) max_restarts: i64,
     pub(crate) max_task_retries: i64,
+    pub(crate) concurrency_groups: Vec<GroupSpec>,
     pub(crate) dirs: Vec<Preopen>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) net_grants: Vec<String>,
@@ -95,6 +97,39 @@ impl ActorOptions {
     /// pool (default 1: calls run one at a time, in submission order).
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = Some(n);
+        self
+    }
+
+    /// Puts `methods` in a concurrency group of their own, `name`, in which
+    /// at most `limit` calls run at once (Ray's `concurrency_groups` with
+    /// `@ray.method(concurrency_group=...)`). Methods in no group share the
+    /// default group, whose limit is
+    /// [`max_concurrency`](ActorOptions::max_concurrency). Each group has
+    /// its own FIFO queue: a full group holds back only its own calls. For
+    /// an async actor the groups interleave on its one instance; for a
+    /// threaded actor each group has its own `limit` instances. Repeat for
+    /// more groups, up to [`MAX_CONCURRENCY_GROUPS`](crate::MAX_CONCURRENCY_GROUPS).
+    ///
+    /// Spawning fails with [`Error::InvalidOption`](crate::Error::InvalidOption)
+    /// for an unknown method, a method in two groups, a limit of 0, or a
+    /// name used twice (`default` is taken).
+    ///
+    /// ```
+    /// // `spin` runs two at a time; every other method keeps its own slots.
+    /// let options = wactor::ActorOptions::new().concurrency_group("slow", 2, ["spin"]);
+    /// # drop(options);
+    /// ```
+    pub fn concurrency_group(
+        mut self,
+        name: impl Into<String>,
+        limit: usize,
+        methods: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.concurrency_groups.push(GroupSpec {
+            name: name.into(),
+            max_concurrency: limit,
+            methods: methods.into_iter().map(Into::into).collect(),
+        });
         self
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::component::{ActorComponent, OwnComponent};
 use super::directory::Directory;
 use super::options::{ActorOptions, Placement};
-use crate::actor::{ActorHandle, Limits, Program};
+use crate::actor::{ActorHandle, ConcurrencyGroups, Limits, Program};
 use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
 use crate::guest::{
@@ -98,8 +98,13 @@ impl ActorComponent {
 
     /// The limits an actor of this component spawned with `options` runs
     /// under, here or (as its handle sees them) on another node.
-    pub(crate) fn limits(&self, options: &ActorOptions, max_concurrency: usize) -> Limits {
-        Limits {
+    pub(crate) fn limits(&self, options: &ActorOptions, max_concurrency: usize) -> Result<Limits> {
+        let groups = ConcurrencyGroups::resolve(
+            &options.concurrency_groups,
+            max_concurrency,
+            &self.inner.compiled.methods,
+        )?;
+        Ok(Limits {
             max_concurrency,
             max_pending_calls: Some(
                 options
@@ -110,7 +115,8 @@ impl ActorComponent {
             max_restarts: options.max_restarts,
             max_task_retries: u32::try_from(options.max_task_retries).unwrap_or(u32::MAX),
             max_value_size: self.inner.compiled.engines.settings.max_value_size,
-        }
+            groups: Arc::new(groups),
+        })
     }
 
     /// How many instances the runtime's pool holds.
@@ -138,16 +144,30 @@ impl ActorComponent {
                 reason: "it must be at least 1".into(),
             });
         }
-        // A threaded actor makes one instance per unit of concurrency: more
-        // than the pool holds could never start, and would only hold memory.
+        // A threaded actor makes one instance per unit of concurrency (in
+        // each of its groups): more than the pool holds could never start,
+        // and would only hold memory.
         let pool = self.pool_size();
-        if role == Role::ThreadedActor && max_concurrency > pool {
+        let instances = max_concurrency.saturating_add(
+            options
+                .concurrency_groups
+                .iter()
+                .fold(0usize, |n, g| n.saturating_add(g.max_concurrency)),
+        );
+        if role == Role::ThreadedActor && instances > pool {
+            let what = if options.concurrency_groups.is_empty() {
+                format!("{max_concurrency} is more than that")
+            } else {
+                format!(
+                    "its concurrency groups and max_concurrency together ask for {instances}, \
+                     more than that"
+                )
+            };
             return Err(Error::InvalidOption {
                 option: "max_concurrency",
                 reason: format!(
                     "a threaded actor runs one instance per concurrent call, and the runtime's \
-                     pool holds {pool} instances (RuntimeBuilder::max_instances); \
-                     {max_concurrency} is more than that"
+                     pool holds {pool} instances (RuntimeBuilder::max_instances); {what}"
                 ),
             });
         }
@@ -227,7 +247,7 @@ impl ActorComponent {
             program,
             self.inner.directory.clone(),
         );
-        let limits = self.limits(&options, max_concurrency);
+        let limits = self.limits(&options, max_concurrency)?;
         let net = net_policy(&name, &options)?;
         let instance = InstanceConfig {
             args: options.args,
@@ -308,6 +328,10 @@ fn check_name(name: &str) -> Result<()> {
         reason,
     })
 }
+
+/// The most `max-task-retries` a guest may ask for its children: a call
+/// that traps every time runs at most this many times again.
+const MAX_GUEST_TASK_RETRIES: i64 = 100;
 
 /// `asked` if it is no more than `most`, the spawner's own limit: a guest
 /// cannot give its children more than it has.
@@ -390,6 +414,30 @@ impl Spawner for GuestEnv {
         if let Some(node) = request.node {
             options = options.placement(Placement::Node(node));
         }
+        if let Some(n) = request.max_restarts {
+            if n < -1 {
+                return Err(Error::InvalidOption {
+                    option: "max-restarts",
+                    reason: format!("{n} is not a count: use 0 or more, or -1 for no limit"),
+                });
+            }
+            options = options.max_restarts(n);
+        }
+        if let Some(n) = request.max_task_retries {
+            // A call that traps every time would otherwise run, trap and
+            // restart its actor forever: a guest gets a bounded number.
+            if !(0..=MAX_GUEST_TASK_RETRIES).contains(&n) {
+                return Err(Error::InvalidOption {
+                    option: "max-task-retries",
+                    reason: format!(
+                        "{n} is out of range: a guest may ask for 0 to {MAX_GUEST_TASK_RETRIES} \
+                         retries"
+                    ),
+                });
+            }
+            options = options.max_task_retries(n);
+        }
+        options.concurrency_groups = request.concurrency_groups;
         // Limits a guest may lower for its children, never raise.
         let mine = &self.children;
         if let Some(n) = request.max_pending_calls {

@@ -36,6 +36,10 @@ pub(crate) struct Call {
     /// while the call waits in the queue (given back when it starts).
     #[expect(dead_code, reason = "held for its Drop, which gives the bytes back")]
     pub(crate) charge: Option<Charge>,
+    /// Where the items go, one by one, if the method returns a stream and
+    /// the caller reads it as it comes (`call_stream`); else a stream's
+    /// items are collected into the call's value.
+    pub(crate) stream: Option<tokio::sync::mpsc::Sender<wasmtime::component::Val>>,
 }
 
 /// A call as bytes can carry it: everything but the promise.
@@ -143,6 +147,7 @@ impl CallEnvelope {
             deadline: self.deadline_ms.map(Duration::from_millis),
             retries_left: self.retries,
             charge: None,
+            stream: None,
         })
     }
 }

@@ -6,9 +6,12 @@
 //! [`CallEnvelope`](super::CallEnvelope). The schedulers are the same either
 //! way: they only read local channels.
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use super::envelope::Call;
+use crate::actor::ConcurrencyGroups;
 
 /// Delivers calls to one actor.
 pub(crate) trait Mailbox: Send + Sync + 'static {
@@ -29,22 +32,33 @@ pub(crate) trait Mailbox: Send + Sync + 'static {
     }
 }
 
-/// The mailbox of an actor in this process: an unbounded FIFO channel that
-/// its scheduler task reads. Unbounded because backpressure is counted
-/// (`max_pending_calls`) rather than awaited: a call must return at once.
-pub(crate) struct LocalMailbox(mpsc::UnboundedSender<Call>);
+/// The mailbox of an actor in this process: an unbounded FIFO channel per
+/// concurrency group, which its scheduler reads. Unbounded because
+/// backpressure is counted (`max_pending_calls`) rather than awaited: a
+/// call must return at once.
+pub(crate) struct LocalMailbox {
+    queues: Vec<mpsc::UnboundedSender<Call>>,
+    groups: Arc<ConcurrencyGroups>,
+}
 
 impl LocalMailbox {
-    /// A mailbox and the receiving end its scheduler reads.
-    pub(crate) fn new() -> (LocalMailbox, mpsc::UnboundedReceiver<Call>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (LocalMailbox(tx), rx)
+    /// A mailbox and the receiving ends its scheduler reads, one per group
+    /// of `groups`, in group order.
+    pub(crate) fn new(
+        groups: Arc<ConcurrencyGroups>,
+    ) -> (LocalMailbox, Vec<mpsc::UnboundedReceiver<Call>>) {
+        let (queues, receivers) = (0..groups.len()).map(|_| mpsc::unbounded_channel()).unzip();
+        (LocalMailbox { queues, groups }, receivers)
     }
 }
 
 impl Mailbox for LocalMailbox {
     fn post(&self, call: Call) -> Result<(), Call> {
-        self.0
+        let queue = match self.queues.as_slice() {
+            [only] => only,
+            queues => &queues[self.groups.of(call.method)],
+        };
+        queue
             .send(call)
             .map_err(|mpsc::error::SendError(call)| call)
     }

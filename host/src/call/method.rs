@@ -73,6 +73,8 @@ pub struct Method {
     result: Option<Type>,
     /// The handle type in `result` that could not leave the actor, if any.
     unreturnable: Option<String>,
+    /// The item type, if it returns a stream the host can read.
+    stream: Option<StreamItem>,
     /// Each parameter's type as WIT writes it, then the result's.
     shown: Vec<String>,
     is_async: bool,
@@ -90,8 +92,24 @@ impl Method {
         names: &ResourceNames,
     ) -> Method {
         let result = func.results().next();
+        let is_async = func.async_();
+        let stream = match &result {
+            Some(Type::Stream(s)) if is_async => StreamItem::of(s.ty().as_ref()),
+            _ => None,
+        };
         let unreturnable = match &result {
             Some(ty) if ref_param(ty) == Some(RefParam::Own) => None,
+            Some(_) if stream.is_some() => None,
+            Some(ty @ Type::Stream(_)) if !is_async => Some(format!(
+                "{} from a sync func (only an `async func` can go on writing a stream after it \
+                 returns)",
+                names.show(ty)
+            )),
+            Some(ty @ Type::Stream(_)) => Some(format!(
+                "{} (the host reads stream items of type bool, integers, floats, char, string \
+                 and list<u8>: stream other values as JSON, in a stream<string>)",
+                names.show(ty)
+            )),
             Some(ty) => first_handle(ty).map(|h| {
                 if h == *ty {
                     names.show(&h)
@@ -117,8 +135,9 @@ impl Method {
             params,
             result,
             unreturnable,
+            stream,
             shown,
-            is_async: func.async_(),
+            is_async,
             index,
             actor_params,
         }
@@ -150,6 +169,17 @@ impl Method {
     /// refused with [`Error::UnreturnableResult`]).
     pub fn is_callable(&self) -> bool {
         self.unreturnable.is_none()
+    }
+
+    /// Whether it returns a `stream<T>` the host reads item by item
+    /// ([`ActorHandle::call_stream`](crate::ActorHandle::call_stream)).
+    pub fn is_stream(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// The item type of the stream it returns, if it returns one.
+    pub(crate) fn stream_item(&self) -> Option<StreamItem> {
+        self.stream
     }
 
     /// Its position among its component's methods.
@@ -424,6 +454,51 @@ impl ResourceNames {
     }
 }
 
+/// The item types of a `stream<T>` the host reads: wasmtime reads stream
+/// items only into Rust types known when the host is compiled (it has no
+/// reader of dynamic `Val`s yet, wasmtime#11161), so records, variants and
+/// the like cannot be read; they can travel as JSON in a `stream<string>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamItem {
+    Bool,
+    U8,
+    U16,
+    U32,
+    U64,
+    S8,
+    S16,
+    S32,
+    S64,
+    F32,
+    F64,
+    Char,
+    String,
+    Bytes,
+}
+
+impl StreamItem {
+    /// The kind for items of type `ty`, if the host can read them.
+    fn of(ty: Option<&Type>) -> Option<StreamItem> {
+        Some(match ty? {
+            Type::Bool => StreamItem::Bool,
+            Type::U8 => StreamItem::U8,
+            Type::U16 => StreamItem::U16,
+            Type::U32 => StreamItem::U32,
+            Type::U64 => StreamItem::U64,
+            Type::S8 => StreamItem::S8,
+            Type::S16 => StreamItem::S16,
+            Type::S32 => StreamItem::S32,
+            Type::S64 => StreamItem::S64,
+            Type::Float32 => StreamItem::F32,
+            Type::Float64 => StreamItem::F64,
+            Type::Char => StreamItem::Char,
+            Type::String => StreamItem::String,
+            Type::List(l) if l.ty() == Type::U8 => StreamItem::Bytes,
+            _ => return None,
+        })
+    }
+}
+
 /// The first handle type (a resource, future, stream or error context)
 /// anywhere inside `ty`.
 fn first_handle(ty: &Type) -> Option<Type> {
@@ -594,6 +669,7 @@ mod tests {
                 params: Vec::new(),
                 result: None,
                 unreturnable: None,
+                stream: None,
                 shown: Vec::new(),
                 is_async: false,
                 index: i as u32,

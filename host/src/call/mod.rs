@@ -22,6 +22,6 @@ pub(crate) use envelope::CallEnvelope;
 pub(crate) use envelope::Sealed;
 pub(crate) use mailbox::{LocalMailbox, Mailbox};
 pub use method::{ActorKind, Method};
-pub(crate) use method::{MethodTable, RefParam, ResourceNames};
+pub(crate) use method::{MethodTable, RefParam, ResourceNames, StreamItem};
 pub use stats::ActorStats;
 pub(crate) use stats::CallCounters;

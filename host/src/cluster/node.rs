@@ -308,6 +308,7 @@ impl Member {
         options.net_grants = wire.allow_net;
         options.allow_listen = wire.allow_listen;
         options.max_connections = wire.max_connections;
+        options.concurrency_groups = wire.concurrency_groups;
         main.spawn(options)
     }
 

@@ -92,7 +92,9 @@ impl Member {
             }));
         }
         let component = self.remote.loaded(&wire.component.hash)?;
-        let limits = component.limits(&ActorOptions::new(), wire.max_concurrency);
+        let limits = component
+            .limits(&ActorOptions::new(), wire.max_concurrency)
+            .ok()?;
         Some(Ok(mirror(
             self,
             &component,
@@ -467,7 +469,10 @@ impl Placer for ClusterPlacer {
         let max_concurrency = options
             .max_concurrency
             .unwrap_or(component.kind().default_max_concurrency());
-        let limits = component.limits(options, max_concurrency);
+        let limits = match component.limits(options, max_concurrency) {
+            Ok(limits) => limits,
+            Err(e) => return Some(Err(e)),
+        };
         let wire_options = WireOptions {
             name: Some(name.to_string()),
             named,
@@ -486,6 +491,7 @@ impl Placer for ClusterPlacer {
             allow_net: options.net_grants.clone(),
             allow_listen: options.allow_listen,
             max_connections: options.max_connections,
+            concurrency_groups: options.concurrency_groups.clone(),
         };
         let handle = mirror(
             member,
@@ -554,7 +560,7 @@ impl Placer for ClusterPlacer {
         let cref = component.clone();
         let loaded = block_on_io(&member.io, async move { loader.component(&cref).await })
             .ok_or_else(|| unavailable("the cluster stopped".into()))??;
-        let limits = loaded.limits(&ActorOptions::new(), max_concurrency);
+        let limits = loaded.limits(&ActorOptions::new(), max_concurrency)?;
         Ok(Some(mirror(
             member,
             &loaded,

@@ -92,6 +92,7 @@ pub(crate) struct WireOptions {
     pub(crate) allow_net: Vec<String>,
     pub(crate) allow_listen: bool,
     pub(crate) max_connections: Option<usize>,
+    pub(crate) concurrency_groups: Vec<crate::actor::GroupSpec>,
 }
 
 /// A ref passed in a call: its owner's id and the owner's id for it.

@@ -30,6 +30,8 @@ mod generated {
             "wactor:runtime/types.[method]object-ref.get-blocking": async | trappable,
             "wactor:runtime/types.[method]actor.call": async | trappable,
             "wactor:runtime/types.[method]actor.call-with": async | trappable,
+            "wactor:runtime/types.[method]actor.call-stream": async | trappable,
+            "wactor:runtime/types.[method]item-stream.next-blocking": async | trappable,
             "wactor:runtime/actors.submit": async | trappable,
             "wactor:runtime/actors.wait-blocking": async | trappable,
             default: trappable,
@@ -37,6 +39,7 @@ mod generated {
         with: {
             "wactor:runtime/types.object-ref": super::ObjectRefResource,
             "wactor:runtime/types.actor": super::ActorResource,
+            "wactor:runtime/types.item-stream": super::ItemStreamResource,
         },
         require_store_data_send: true,
     });
@@ -52,6 +55,22 @@ pub use crate::object_ref::ObjectRefResource;
 /// An `actor` handle's entry in a store's resource table.
 #[allow(unreachable_pub)]
 pub struct ActorResource(pub(crate) ActorHandle);
+
+/// An `item-stream`'s entry in a store's resource table. Shared, so that
+/// `awaiting.next` can wait on it without holding the table.
+#[allow(unreachable_pub)]
+pub struct ItemStreamResource(std::sync::Arc<tokio::sync::Mutex<crate::ItemStream>>);
+
+/// The next item of `items` as the guest gets it: `None` at the end.
+async fn next_item(
+    items: &std::sync::Arc<tokio::sync::Mutex<crate::ItemStream>>,
+) -> Option<Result<String, types::Error>> {
+    let mut items = items.lock().await;
+    Some(match items.next_item().await? {
+        Ok(item) => Ok(json::to_json_text(&item)),
+        Err(e) => Err(e.into()),
+    })
+}
 
 /// How generated bindings reach an instance's [`ActorState`].
 struct Guest;
@@ -234,6 +253,34 @@ fn push_ref(
 
 impl types::Host for ActorState {}
 
+impl types::HostItemStream for ActorState {
+    async fn next_blocking(
+        &mut self,
+        this: Resource<ItemStreamResource>,
+        timeout_ms: Option<u64>,
+    ) -> wasmtime::Result<Option<Result<String, types::Error>>> {
+        if self.role == Role::AsyncActor {
+            return Ok(Some(Err(types::Error::WouldBlock(
+                "next-blocking called from an async actor would block its event loop; await \
+                 `awaiting.next` instead"
+                    .into(),
+            ))));
+        }
+        let items = self.table.get(&this)?.0.clone();
+        Ok(match timeout_ms {
+            None => next_item(&items).await,
+            Some(ms) => tokio::time::timeout(Duration::from_millis(ms), next_item(&items))
+                .await
+                .unwrap_or(Some(Err(types::Error::Timeout))),
+        })
+    }
+
+    fn drop(&mut self, this: Resource<ItemStreamResource>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
 impl types::HostObjectRef for ActorState {
     fn clone(
         &mut self,
@@ -352,6 +399,27 @@ impl types::HostActor for ActorState {
         self.call_passing(this, method, args, refs, actors).await
     }
 
+    async fn call_stream(
+        &mut self,
+        this: Resource<ActorResource>,
+        method: String,
+        args: String,
+        refs: Vec<Resource<ObjectRefResource>>,
+    ) -> wasmtime::Result<Result<Resource<ItemStreamResource>, types::Error>> {
+        let refs = take_refs(&mut self.table, refs)?;
+        let actor = self.table.get(&this)?.0.clone();
+        let called = match self.charge(&args) {
+            Err(e) => Err(e),
+            Ok(charge) => actor.call_stream_json(&method, &args, &refs, Some(charge)),
+        };
+        Ok(match called {
+            Ok(items) => Ok(self.table.push(ItemStreamResource(std::sync::Arc::new(
+                tokio::sync::Mutex::new(items),
+            )))?),
+            Err(e) => Err(e.into()),
+        })
+    }
+
     fn kill(&mut self, this: Resource<ActorResource>) -> wasmtime::Result<()> {
         self.table.get(&this)?.0.kill();
         Ok(())
@@ -392,6 +460,17 @@ impl actors::Host for ActorState {
             memory_limit: options.memory_limit,
             call_deadline_ms: options.call_deadline_ms,
             node: options.node,
+            max_restarts: options.max_restarts,
+            max_task_retries: options.max_task_retries,
+            concurrency_groups: options
+                .concurrency_groups
+                .into_iter()
+                .map(|g| crate::actor::GroupSpec {
+                    name: g.name,
+                    max_concurrency: g.max_concurrency as usize,
+                    methods: g.methods,
+                })
+                .collect(),
         };
         Ok(match self.spawner.spawn(component.as_deref(), request) {
             Ok(actor) => Ok(self.table.push(ActorResource(actor))?),
@@ -495,6 +574,17 @@ impl<T> awaiting::HostWithStore<T> for Guest {
             .await
             .unwrap_or_else(|e| Stored::Outcome(Err(e)));
         Ok(to_guest_aside(stored, me.limits.max_value_size).await)
+    }
+
+    async fn next(
+        accessor: &Accessor<T, Self>,
+        this: Resource<ItemStreamResource>,
+    ) -> wasmtime::Result<Option<Result<String, types::Error>>> {
+        let items = accessor.with(|mut access| {
+            let state = access.get();
+            wasmtime::Result::<_>::Ok(state.table.get(&this)?.0.clone())
+        })?;
+        Ok(next_item(&items).await)
     }
 
     async fn wait(

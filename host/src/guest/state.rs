@@ -43,6 +43,9 @@ pub(crate) struct SpawnRequest {
     pub(crate) memory_limit: Option<u64>,
     pub(crate) call_deadline_ms: Option<u64>,
     pub(crate) node: Option<String>,
+    pub(crate) max_restarts: Option<i64>,
+    pub(crate) max_task_retries: Option<i64>,
+    pub(crate) concurrency_groups: Vec<crate::actor::GroupSpec>,
 }
 
 /// What a guest may ask of the runtime beyond its own instance: actors of

@@ -22,6 +22,7 @@
 
 mod quota;
 mod slot;
+mod stream;
 mod wait;
 
 use std::future::Future;
@@ -37,6 +38,7 @@ use crate::error::{DeathCause, Error, Result};
 use crate::ids::ActorId;
 
 pub(crate) use quota::{ByteQuota, Charge};
+pub use stream::{ItemStream, STREAM_BUFFER};
 pub(crate) use wait::ready_indices;
 pub use wait::{wait, wait_blocking};
 
@@ -132,6 +134,8 @@ struct RefInner {
 
 struct CallMark {
     actor: ActorId,
+    /// The concurrency group of the call's method on that actor.
+    group: u16,
     /// `QUEUED`, `STARTED` or `HANDED_OFF`.
     state: AtomicU8,
 }
@@ -164,14 +168,15 @@ impl Drop for ObjectRef {
 
 impl ObjectRef {
     /// A pending ref and the promise that resolves it, for a call on the
-    /// actor `(id, name)` if any (named in the error if the promise is
-    /// dropped unresolved).
-    pub(crate) fn pending(actor: Option<(ActorId, Arc<str>)>) -> (ObjectRef, Promise) {
+    /// actor `(id, name)` in its concurrency group `group`, if any (named in
+    /// the error if the promise is dropped unresolved).
+    pub(crate) fn pending(actor: Option<(ActorId, Arc<str>, usize)>) -> (ObjectRef, Promise) {
         let (name, call) = match actor {
-            Some((id, name)) => (
+            Some((id, name, group)) => (
                 Some(name),
                 Some(CallMark {
                     actor: id,
+                    group: u16::try_from(group).unwrap_or(u16::MAX),
                     state: AtomicU8::new(QUEUED),
                 }),
             ),
@@ -236,25 +241,27 @@ impl ObjectRef {
         self.inner.id
     }
 
-    /// The actor this ref's call is queued on, while it has not started.
-    pub(crate) fn queued_on(&self) -> Option<ActorId> {
+    /// The actor this ref's call is queued on, and the call's concurrency
+    /// group there, while it has not started.
+    pub(crate) fn queued_on(&self) -> Option<(ActorId, usize)> {
         match &self.inner.call {
             Some(mark) if mark.state.load(Ordering::Acquire) == QUEUED && !self.is_ready() => {
-                Some(mark.actor)
+                Some((mark.actor, mark.group as usize))
             }
             _ => None,
         }
     }
 
-    /// The actor whose progress this ref waits for, and whether its call
-    /// has started there: the one its call is queued or running on, until
-    /// it resolves or the call hands its result off to another ref.
-    pub(crate) fn computed_by(&self) -> Option<(ActorId, bool)> {
+    /// The actor whose progress this ref waits for, whether its call has
+    /// started there, and its concurrency group: the one its call is queued
+    /// or running on, until it resolves or the call hands its result off to
+    /// another ref.
+    pub(crate) fn computed_by(&self) -> Option<(ActorId, bool, usize)> {
         let mark = self.inner.call.as_ref()?;
         match mark.state.load(Ordering::Acquire) {
             HANDED_OFF => None,
             _ if self.is_ready() => None,
-            state => Some((mark.actor, state == STARTED)),
+            state => Some((mark.actor, state == STARTED, mark.group as usize)),
         }
     }
 

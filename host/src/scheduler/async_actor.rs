@@ -24,9 +24,14 @@ use wasmtime::AsContextMut;
 use wasmtime::component::Val;
 
 use super::lifecycle::{self, ResultSlot, Returned, Started};
+use super::queues::Queues;
+use super::streams;
 use super::{Actor, death_cause, instantiate};
 use crate::call::Call;
+use crate::call::StreamItem;
 use crate::error::DeathCause;
+use crate::error::Error;
+use crate::guest::ActorState;
 use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 
 /// The calls running on the instance, by slot: a call's slot number travels
@@ -74,10 +79,44 @@ impl Running {
     }
 }
 
-pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>) {
+/// How a call ended, once its value (and the stream it returned) is in.
+enum Finished {
+    Value(Option<Val>),
+    Failed(Error),
+}
+
+/// Reads the stream a call returned to its end: into the caller's channel,
+/// or into a list that becomes the call's value. The call holds its slot
+/// meanwhile, since its task goes on running in the instance.
+async fn read_stream(
+    accessor: &wasmtime::component::Accessor<ActorState>,
+    value: Option<Val>,
+    item: StreamItem,
+    out: streams::Out,
+    limit: usize,
+) -> wasmtime::Result<Finished> {
+    let Some(Val::Stream(stream)) = value else {
+        return Ok(Finished::Value(value));
+    };
+    let ended = accessor.with(|store| streams::pipe(store, stream, item, out, limit))?;
+    Ok(match ended.await {
+        Ok(streams::Ended::Streamed) => Finished::Value(None),
+        Ok(streams::Ended::Collected(items)) => Finished::Value(Some(Val::List(items))),
+        Ok(streams::Ended::Failed(error)) => Finished::Failed(error),
+        // The consumer always says how it ended before it goes.
+        Err(_) => Finished::Failed(Error::InvalidValue {
+            reason: "the stream ended without saying how".into(),
+            source: None,
+        }),
+    })
+}
+
+pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>>) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
     async move {
+        let mut queues = Queues::new(mailbox, shared.limits.groups.clone());
+        let value_limit = shared.limits.max_value_size;
         // Whether handles remain; kept across restarts.
         let mut open = true;
         loop {
@@ -85,11 +124,10 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                 Ok(ready) => ready,
                 Err(cause) => {
                     shared.die(cause);
-                    lifecycle::bury(&shared, &mut mailbox, []);
+                    queues.bury(&shared, []);
                     return;
                 }
             };
-            let max = shared.limits.max_concurrency;
             let mut dead = shared.watch_death();
             let mut running = Running::new();
 
@@ -114,18 +152,22 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                         biased;
                         _ = &mut death => return Ok(()),
                         Some((slot, result)) = in_flight.next(), if !in_flight.is_empty() => {
-                            let result: wasmtime::Result<Option<Val>> = result;
-                            let value = result?;
+                            let result: wasmtime::Result<Finished> = result;
+                            let finished = result?;
                             let Some(call) = running.remove(slot) else { continue };
                             accessor.with(|mut store| {
                                 // A call finished, so no guest was stuck
                                 // computing: the lag watch starts over.
                                 store.data_mut().lag.reset();
-                                call.finish(&shared, Returned::take(store, value));
+                                let returned = match finished {
+                                    Finished::Value(value) => Returned::take(store, value),
+                                    Finished::Failed(error) => Returned::Unusable(error),
+                                };
+                                call.finish(&shared, returned);
                             });
                         }
-                        call = mailbox.recv(), if open && running.len < max => {
-                            let Some(call) = call else {
+                        call = queues.recv(), if open => {
+                            let Some((group, call)) = call else {
                                 // Every handle is gone: finish what runs, then stop.
                                 open = false;
                                 continue;
@@ -136,13 +178,12 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                             if running.len == 0 {
                                 accessor.with(|mut store| store.as_context_mut().set_epoch_deadline(1));
                             }
-                            // Start this call and whatever else is queued, up
-                            // to the free slots, in one turn of the loop.
+                            // Start this call and whatever else is queued in
+                            // its group, up to the free slots, in one turn of
+                            // the loop.
                             let mut next = Some(call);
                             while let Some(call) = next.take() {
-                                if running.len + 1 < max {
-                                    next = mailbox.try_recv().ok();
-                                }
+                                next = queues.try_recv_beside_one(group);
                                 let Some((call, args)) = lifecycle::start(call, &shared) else {
                                     continue; // cancelled while queued
                                 };
@@ -160,13 +201,19 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                                 };
                                 let func = funcs[call.method() as usize];
                                 let mut result = ResultSlot::for_method(method);
+                                let stream = method.stream_item().map(|item| (item, call.stream_out()));
                                 let slot = running.insert(call);
                                 in_flight.push(async move {
                                     let called = func.call_concurrent(accessor, &vals, result.slots()).await;
                                     if !lent.is_empty() {
                                         accessor.with(|store| release_lent(store, lent));
                                     }
-                                    (slot, called.map(|()| result.take()))
+                                    let finished = match (called, stream) {
+                                        (Err(trap), _) => Err(trap),
+                                        (Ok(()), None) => Ok(Finished::Value(result.take())),
+                                        (Ok(()), Some((item, out))) => read_stream(accessor, result.take(), item, out, value_limit).await,
+                                    };
+                                    (slot, finished)
                                 });
                             }
                         }
@@ -198,7 +245,7 @@ pub(super) async fn run(actor: Actor, mut mailbox: mpsc::UnboundedReceiver<Call>
                 }
             }
             if shared.is_dead() {
-                lifecycle::bury(&shared, &mut mailbox, running.into_calls());
+                queues.bury(&shared, running.into_calls());
             }
             return;
         }

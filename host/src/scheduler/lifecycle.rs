@@ -22,7 +22,7 @@ use tokio::task::AbortHandle;
 use wasmtime::AsContextMut;
 use wasmtime::component::{Type, Val};
 
-use crate::actor::ActorShared;
+use crate::actor::{ActorShared, GroupSlot};
 use crate::call::{Arg, Call, Mailbox, Method};
 use crate::error::{DeathCause, Error};
 use crate::guest::{ActorState, take_returned_ref};
@@ -36,8 +36,12 @@ pub(crate) struct Started {
     retry: Option<Vec<Arg>>,
     retries_left: u32,
     deadline: Option<Duration>,
+    /// Where a stream's items go, if the caller reads them as they come.
+    stream: Option<mpsc::Sender<Val>>,
     /// Ends with the call, however it ends.
     _watchdog: Option<Watchdog>,
+    /// Its slot in its concurrency group, given back however it ends.
+    _group: GroupSlot,
 }
 
 /// What a finished call gave back.
@@ -76,6 +80,7 @@ pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Ve
         // Running, the arguments are the callee's to hold: the caller's
         // program gets its bytes back.
         charge: _,
+        stream,
     } = call;
     if promise.is_settled() {
         actor.counters.skipped(1);
@@ -85,6 +90,7 @@ pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Ve
     let retry = (retries_left > 0).then(|| args.clone());
     promise.mark_started();
     actor.counters.started();
+    let group = actor.limits.groups.enter(actor.limits.groups.of(method));
     let watchdog = deadline.and_then(|d| Watchdog::start(actor, &promise, method, d));
     let started = Started {
         method,
@@ -92,7 +98,9 @@ pub(crate) fn start(call: Call, actor: &Arc<ActorShared>) -> Option<(Started, Ve
         retry,
         retries_left,
         deadline,
+        stream,
         _watchdog: watchdog,
+        _group: group,
     };
     Some((started, args))
 }
@@ -101,6 +109,15 @@ impl Started {
     /// The method's index in the actor's method table.
     pub(crate) fn method(&self) -> u32 {
         self.method
+    }
+
+    /// Where the items of the stream the method returns go: the caller's
+    /// channel, or the call's value.
+    pub(crate) fn stream_out(&self) -> super::streams::Out {
+        match &self.stream {
+            Some(tx) => super::streams::Out::Channel(tx.clone()),
+            None => super::streams::Out::Collect,
+        }
     }
 
     /// The call returned: its caller gets the value, or the method's `err`.
@@ -148,6 +165,7 @@ impl Started {
             retry,
             retries_left,
             deadline,
+            stream,
             ..
         } = self;
         if let (Some(args), Some(mailbox)) = (retry, mailbox.upgrade()) {
@@ -159,6 +177,7 @@ impl Started {
                 deadline,
                 retries_left: retries_left - 1,
                 charge: None,
+                stream,
             };
             match mailbox.post(call) {
                 Ok(()) => return,

@@ -13,6 +13,8 @@
 
 mod async_actor;
 mod lifecycle;
+mod queues;
+mod streams;
 mod threaded;
 
 use std::sync::{Arc, Weak};
@@ -56,7 +58,7 @@ pub(crate) fn spawn(
         plan.limits,
         executor.clone(),
     ));
-    let (mailbox, rx) = LocalMailbox::new();
+    let (mailbox, rx) = LocalMailbox::new(shared.limits.groups.clone());
     let handle = ActorHandle::new(shared.clone(), Arc::new(mailbox));
     let actor = Actor {
         shared,

@@ -41,6 +41,7 @@ fn actor(max_task_retries: u32) -> Arc<ActorShared> {
         max_restarts: 0,
         max_task_retries,
         max_value_size: 1 << 20,
+        groups: Arc::new(crate::actor::ConcurrencyGroups::single(4)),
     };
     Arc::new(ActorShared::new(
         ActorId::next(),
@@ -55,7 +56,7 @@ fn actor(max_task_retries: u32) -> Arc<ActorShared> {
 /// A call of `method` as a handle would queue it (counted as submitted).
 fn call(actor: &ActorShared, method: &str, deadline: Option<Duration>) -> (ObjectRef, Call) {
     actor.counters.admit(None).unwrap();
-    let (r, promise) = ObjectRef::pending(Some((actor.id, actor.name.clone())));
+    let (r, promise) = ObjectRef::pending(Some((actor.id, actor.name.clone(), 0)));
     let call = Call {
         method: actor.methods.find(method).expect("a method").index(),
         args: vec![Arg::Val(Val::S64(6)), Arg::Val(Val::S64(3))],
@@ -63,6 +64,7 @@ fn call(actor: &ActorShared, method: &str, deadline: Option<Duration>) -> (Objec
         deadline,
         retries_left: actor.limits.max_task_retries,
         charge: None,
+        stream: None,
     };
     (r, call)
 }
@@ -124,7 +126,8 @@ async fn a_returned_ref_resolves_the_caller_with_its_value_when_it_comes() {
 #[tokio::test]
 async fn a_lost_call_with_a_retry_left_goes_back_to_the_queue_with_one_less() {
     let a = actor(2);
-    let (mailbox, mut rx) = LocalMailbox::new();
+    let (mailbox, mut queues) = LocalMailbox::new(a.limits.groups.clone());
+    let mut rx = queues.remove(0);
     let mailbox: Arc<dyn Mailbox> = Arc::new(mailbox);
     let (r, queued) = call(&a, "divide", None);
     let (started, _) = lifecycle::start(queued, &a).unwrap();
@@ -158,7 +161,8 @@ async fn a_lost_call_without_retries_fails_with_actor_restarted() {
 #[tokio::test]
 async fn burying_a_dead_actor_fails_its_running_and_queued_calls() {
     let a = actor(0);
-    let (mailbox, mut rx) = LocalMailbox::new();
+    let (mailbox, mut queues) = LocalMailbox::new(a.limits.groups.clone());
+    let mut rx = queues.remove(0);
     let (running_ref, running) = call(&a, "divide", None);
     let (started, _) = lifecycle::start(running, &a).unwrap();
     let (queued_ref, queued) = call(&a, "divide", None);
@@ -237,7 +241,7 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
     use crate::call::CallEnvelope;
     let a = actor(2);
     let passed = crate::object_ref::put(Val::String("x".into()));
-    let (_r, promise) = ObjectRef::pending(Some((a.id, a.name.clone())));
+    let (_r, promise) = ObjectRef::pending(Some((a.id, a.name.clone(), 0)));
     let sent = Call {
         method: a.methods.find("block-on-ref").unwrap().index(),
         args: vec![Arg::Ref(passed.clone())],
@@ -245,6 +249,7 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
         deadline: Some(Duration::from_millis(1500)),
         retries_left: 2,
         charge: None,
+        stream: None,
     };
     let crate::call::Sealed {
         envelope, promise, ..

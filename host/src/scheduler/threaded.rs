@@ -26,30 +26,38 @@ use crate::call::Call;
 use crate::error::DeathCause;
 use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 
-pub(super) async fn run(actor: Actor, mailbox: mpsc::UnboundedReceiver<Call>) {
+pub(super) async fn run(actor: Actor, mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
+        let groups = shared.limits.groups.clone();
         // One instance (the default) needs no shared queue and no task of
         // its own: this task is its worker. Spawning is then one task, and a
         // call takes no lock.
-        if shared.limits.max_concurrency == 1 {
-            let mut queue = Queue::Own(mailbox);
+        if mailbox.len() == 1 && groups.limit(0) == 1 {
+            let mut queue = Queue::Own(mailbox.remove(0));
             worker(&actor, &mut queue).await;
             if shared.is_dead() {
                 lifecycle::bury(&shared, queue.receiver().await.as_mut(), []);
             }
             return;
         }
+        // Each concurrency group has a pool of its own, taking calls from
+        // its own queue: its instances never run another group's methods.
         let actor = Arc::new(actor);
-        let queue = Arc::new(Mutex::new(mailbox));
+        let queues: Vec<_> = mailbox
+            .into_iter()
+            .map(|rx| Arc::new(Mutex::new(rx)))
+            .collect();
         let mut workers = JoinSet::new();
-        for replica in 0..shared.limits.max_concurrency {
-            let (actor, queue) = (actor.clone(), queue.clone());
-            workers.spawn(
-                async move { worker(&actor, &mut Queue::Shared(queue)).await }
-                    .instrument(tracing::debug_span!("replica", replica)),
-            );
+        for (group, queue) in queues.iter().enumerate() {
+            for replica in 0..groups.limit(group) {
+                let (actor, queue) = (actor.clone(), queue.clone());
+                let span = tracing::debug_span!("replica", group = groups.name(group), replica);
+                workers.spawn(
+                    async move { worker(&actor, &mut Queue::Shared(queue)).await }.instrument(span),
+                );
+            }
         }
         while let Some(joined) = workers.join_next().await {
             if let Err(e) = joined {
@@ -57,7 +65,9 @@ pub(super) async fn run(actor: Actor, mailbox: mpsc::UnboundedReceiver<Call>) {
             }
         }
         if shared.is_dead() {
-            lifecycle::bury(&shared, &mut *queue.lock().await, []);
+            for queue in &queues {
+                lifecycle::bury(&shared, &mut *queue.lock().await, []);
+            }
         }
     }
     .instrument(span)

@@ -170,6 +170,12 @@ async fn run_program(
             args.component.display()
         );
     }
+    if !args.sandbox.concurrency_groups.is_empty() {
+        bail!(
+            "--concurrency-group applies to the actor of --invoke; a program's actors set \
+             theirs in `actor-options.concurrency-groups`"
+        );
+    }
     if args.sandbox.call_deadline.is_some() {
         bail!(
             "--call-deadline applies to the calls of --invoke; a program's own `run` has no \
@@ -292,7 +298,10 @@ async fn run_loaded(
         .with_context(|| format!("--invoke {invoke:?}"))?;
     // All `--count` calls are submitted at once: let them all queue.
     let queue = args.sandbox.max_pending_calls.unwrap_or(0).max(args.count);
-    let mut options = args.sandbox.options().max_pending_calls(queue);
+    let mut options = args
+        .sandbox
+        .with_groups(args.sandbox.options())
+        .max_pending_calls(queue);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
@@ -300,6 +309,9 @@ async fn run_loaded(
         options = options.name(name.clone());
     }
     let actor = component.spawn(options)?;
+    if method.is_stream() {
+        return print_streams(&actor, method.name(), call_args, args).await;
+    }
 
     let start = Instant::now();
     let mut pending = FuturesUnordered::new();
@@ -362,6 +374,66 @@ async fn run_loaded(
         pick(0.5).as_secs_f64(),
         pick(1.0).as_secs_f64(),
         args.count as f64 / wall.as_secs_f64(),
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `--invoke` of a method that returns a stream: each item printed as it
+/// arrives (`[call] item` for more than one call), then a summary.
+async fn print_streams(
+    actor: &wactor::ActorHandle,
+    method: &str,
+    call_args: Vec<wactor::Val>,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let mut streams = futures::stream::SelectAll::new();
+    for i in 0..args.count {
+        let items = actor
+            .call_stream(method, call_args.clone())
+            .with_context(|| format!("call {i} of `{method}`"))?;
+        streams.push(items.map(move |item| (i, item)));
+    }
+    let (mut items, mut failed) = (0usize, 0usize);
+    let mut printing = !args.quiet;
+    while let Some((i, item)) = streams.next().await {
+        match item {
+            Ok(value) => {
+                items += 1;
+                if !printing {
+                    continue;
+                }
+                let text = wasm_wave::to_string(&value).unwrap_or_else(|_| format!("{value:?}"));
+                let mut stdout = std::io::stdout().lock();
+                let written = if args.count == 1 {
+                    writeln!(stdout, "{text}")
+                } else {
+                    writeln!(stdout, "[{i}] {text}")
+                }
+                .and_then(|()| stdout.flush());
+                if let Err(e) = written {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
+                    }
+                    printing = false;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                say!("[{i}] error: {e}");
+            }
+        }
+    }
+    say!(
+        "{} x {method} on {} (streaming): {items} items, {} calls ok, {failed} failed in {:.3} s",
+        args.count,
+        actor.name(),
+        args.count - failed,
+        start.elapsed().as_secs_f64(),
     );
     Ok(if failed == 0 {
         ExitCode::SUCCESS

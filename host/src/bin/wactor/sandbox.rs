@@ -91,6 +91,29 @@ pub(crate) struct SandboxArgs {
     /// for one to finish. Default 1024.
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
+
+    /// Give METHODs a concurrency group NAME of their own, in which at most
+    /// N calls run at once (Ray's `concurrency_groups`), e.g.
+    /// `--concurrency-group slow=2:spin,crunch`. Repeatable. Other methods
+    /// keep `--max-concurrency`. For the actor of `--invoke` or `serve`.
+    #[arg(long = "concurrency-group", value_name = "NAME=N:METHOD[,METHOD...]", value_parser = parse_group)]
+    pub(crate) concurrency_groups: Vec<(String, usize, Vec<String>)>,
+}
+
+/// A `--concurrency-group` value: `NAME=N:METHOD[,METHOD...]`.
+fn parse_group(text: &str) -> Result<(String, usize, Vec<String>), String> {
+    let wrong =
+        || format!("expected NAME=N:METHOD[,METHOD...], e.g. slow=2:spin,crunch, got `{text}`");
+    let (name, rest) = text.split_once('=').ok_or_else(wrong)?;
+    let (limit, methods) = rest.split_once(':').ok_or_else(wrong)?;
+    let limit: usize = limit
+        .parse()
+        .map_err(|_| format!("{}: `{limit}` is not a number", wrong()))?;
+    let methods: Vec<String> = methods.split(',').map(str::to_string).collect();
+    if name.is_empty() || methods.iter().any(String::is_empty) {
+        return Err(wrong());
+    }
+    Ok((name.to_string(), limit, methods))
 }
 
 impl SandboxArgs {
@@ -112,6 +135,14 @@ impl SandboxArgs {
             builder = builder.max_component_size(mib.saturating_mul(1 << 20));
         }
         builder
+    }
+
+    /// `options` with the `--concurrency-group`s.
+    pub(crate) fn with_groups(&self, mut options: ActorOptions) -> ActorOptions {
+        for (name, limit, methods) in &self.concurrency_groups {
+            options = options.concurrency_group(name.clone(), *limit, methods.clone());
+        }
+        options
     }
 
     /// The actor options these flags ask for, with output labelled with

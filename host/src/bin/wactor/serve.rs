@@ -80,7 +80,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.component.display()
         );
     }
-    let mut options = args.sandbox.options();
+    let mut options = args.sandbox.with_groups(args.sandbox.options());
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
