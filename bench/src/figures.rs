@@ -132,6 +132,20 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         Higher,
     )
     .target(300_000.0),
+    Workload::new(
+        "batched_sync_metrics",
+        "1:1 batched trivial calls, sync actor, with metrics (Prometheus recorder)",
+        "calls/s",
+        Higher,
+    )
+    .vs(Some("batched_sync")),
+    Workload::new(
+        "batched_async_metrics",
+        "batched trivial calls, async actor, with metrics (Prometheus recorder)",
+        "calls/s",
+        Higher,
+    )
+    .vs(Some("batched_async")),
     Workload::new("nn_2x2", "n:n, 2 callers x 2 actors", "calls/s", Higher),
     Workload::new(
         "actor_creation",

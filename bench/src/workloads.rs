@@ -36,6 +36,29 @@ fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
             | "guest_idle_rss_c"
     );
     let mut builder = Runtime::builder().copy_on_write(!key.ends_with("_copy"));
+    if key.ends_with("_metrics") {
+        // What `wactor --metrics` runs with: the Prometheus recorder with
+        // its duration buckets, drained every 5 s, and every call counted
+        // and timed.
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                metrics_exporter_prometheus::Matcher::Full("wactor_call_duration_seconds".into()),
+                &[
+                    0.000_01, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
+                    60.0,
+                ],
+            )
+            .context("the duration buckets")?
+            .install_recorder()
+            .context("installing the metrics recorder")?;
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(5));
+                handle.run_upkeep();
+            }
+        });
+        builder = builder.metrics(true);
+    }
     if many {
         builder = builder.max_instances(scale.actors + 100);
     }
@@ -68,6 +91,8 @@ pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
         "sync_round_trip" => sync_round_trip(&rt, scale).await,
         "batched_sync" => batched(&rt, wactor_examples::COUNTER, "add", scale).await,
         "batched_async" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
+        "batched_sync_metrics" => batched(&rt, wactor_examples::COUNTER, "add", scale).await,
+        "batched_async_metrics" => batched(&rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
         "nn_2x2" => n_to_n(&rt, scale).await,
         "actor_creation" | "actor_creation_copy" => {
             actor_creation(&rt, wactor_examples::COUNTER, scale.actors).await

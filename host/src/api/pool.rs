@@ -173,13 +173,7 @@ impl ActorPool {
         values: impl IntoIterator<Item = V>,
     ) -> impl Stream<Item = Result<Val>> + 'a {
         let n = self.submit_all(task, values);
-        futures::stream::unfold((self, n), |(pool, left)| async move {
-            if left == 0 {
-                return None;
-            }
-            let value = pool.get_next().await;
-            Some((value, (pool, left - 1)))
-        })
+        self.results(n, true)
     }
 
     /// [`map`](Self::map) with the results in the order they finish. Ray's
@@ -190,11 +184,20 @@ impl ActorPool {
         values: impl IntoIterator<Item = V>,
     ) -> impl Stream<Item = Result<Val>> + 'a {
         let n = self.submit_all(task, values);
-        futures::stream::unfold((self, n), |(pool, left)| async move {
+        self.results(n, false)
+    }
+
+    /// The next `n` results, in submission order or as they finish.
+    fn results(&mut self, n: usize, ordered: bool) -> impl Stream<Item = Result<Val>> + '_ {
+        futures::stream::unfold((self, n), move |(pool, left)| async move {
             if left == 0 {
                 return None;
             }
-            let value = pool.get_next_unordered().await;
+            let value = if ordered {
+                pool.get_next().await
+            } else {
+                pool.get_next_unordered().await
+            };
             Some((value, (pool, left - 1)))
         })
     }

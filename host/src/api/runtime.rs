@@ -43,6 +43,8 @@ pub struct RuntimeBuilder {
     max_memory: usize,
     max_value_size: usize,
     capabilities: Capabilities,
+    metrics: bool,
+    timeline: Option<crate::observe::Timeline>,
     pub(crate) cluster: Option<ClusterSettings>,
 }
 
@@ -95,6 +97,8 @@ impl Default for RuntimeBuilder {
             max_memory: default_max_memory(),
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
             capabilities: Capabilities::default(),
+            metrics: false,
+            timeline: None,
             cluster: None,
         }
     }
@@ -165,6 +169,32 @@ impl RuntimeBuilder {
     /// `overloaded`), so the host spends no time or memory on it.
     pub fn max_value_size(mut self, bytes: usize) -> Self {
         self.max_value_size = bytes;
+        self
+    }
+
+    /// Reports calls, actors and the instance pool through the [`metrics`]
+    /// facade (off by default; off, calls pay nothing for it). The library
+    /// installs no exporter: install a recorder first (e.g.
+    /// `metrics-exporter-prometheus`, as `wactor --metrics` does), since
+    /// metric handles are made when a component loads. Calls are counted
+    /// and timed in the library and reach the recorder once a second
+    /// (handing the recorder each call would cost a quarter of the call
+    /// rate); gauges and deaths reach it at once. The metrics and their labels are listed in
+    /// `docs/ray-api.md`.
+    ///
+    /// ```
+    /// let runtime = wactor::Runtime::builder().metrics(true).build()?;
+    /// # Ok::<(), wactor::Error>(())
+    /// ```
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// Writes every call to `timeline` (a Chrome-trace file Perfetto opens;
+    /// Ray's `ray timeline`). See [`Timeline`](crate::Timeline).
+    pub fn timeline(mut self, timeline: crate::observe::Timeline) -> Self {
+        self.timeline = Some(timeline);
         self
     }
 
@@ -276,6 +306,8 @@ impl RuntimeBuilder {
             copy_on_write: self.copy_on_write,
             max_memory: self.max_memory,
             max_value_size: self.max_value_size,
+            metrics: self.metrics,
+            timeline: self.timeline,
         };
         let engines = Engines::new(settings, self.capabilities, self.cache_dir.as_deref())?;
         let runtime = Runtime {
@@ -289,6 +321,9 @@ impl RuntimeBuilder {
                 directory: Arc::default(),
             }),
         };
+        if self.metrics {
+            start_sampler(&runtime);
+        }
         if let Some(cluster) = &self.cluster {
             let join = cluster.join.ok_or_else(|| Error::InvalidOption {
                 option: "nats",
@@ -550,6 +585,31 @@ impl std::fmt::Debug for Runtime {
             .field("cache", &self.inner.engines.cache_dir())
             .finish_non_exhaustive()
     }
+}
+
+/// How often the sampled gauges are set.
+const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Sets the sampled gauges every [`SAMPLE_PERIOD`] while the runtime lives:
+/// queue depths, the pooling allocators, and how late a timer fires on the
+/// runtime's threads (their event-loop lag).
+fn start_sampler(runtime: &Runtime) {
+    let engines = Arc::downgrade(&runtime.inner.engines);
+    runtime.inner.executor.handle().spawn(async move {
+        let metrics = crate::observe::RuntimeMetrics::new();
+        let probe = Duration::from_millis(100);
+        loop {
+            let asked = std::time::Instant::now();
+            tokio::time::sleep(probe).await;
+            metrics.set_lag(asked.elapsed().saturating_sub(probe));
+            let Some(engines) = engines.upgrade() else {
+                return;
+            };
+            engines.sample(&metrics);
+            drop(engines);
+            tokio::time::sleep(SAMPLE_PERIOD - probe).await;
+        }
+    });
 }
 
 #[cfg(test)]

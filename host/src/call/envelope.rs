@@ -40,6 +40,33 @@ pub(crate) struct Call {
     /// the caller reads it as it comes (`call_stream`); else a stream's
     /// items are collected into the call's value.
     pub(crate) stream: Option<tokio::sync::mpsc::Sender<wasmtime::component::Val>>,
+    /// Its span and queueing time, if anyone looks: boxed, so that a call
+    /// nobody observes stays small (it moves through channels).
+    pub(crate) trace: Option<Box<CallTrace>>,
+}
+
+/// What is kept of a call for metrics, the timeline and `tracing`.
+#[derive(Debug)]
+pub(crate) struct CallTrace {
+    /// When it was queued, if the actor's calls go to a timeline.
+    pub(crate) queued_at: Option<crate::observe::Moment>,
+    /// The call's span, a child of the caller's (disabled unless a
+    /// subscriber wants `wactor::call` at info level).
+    pub(crate) span: tracing::Span,
+}
+
+impl CallTrace {
+    /// The trace of a call made now, if its actor's calls go to a
+    /// timeline (`timeline`) or a subscriber wants its span. Metrics alone
+    /// need none of it: they time a call from its start.
+    pub(crate) fn start(timeline: bool, span: tracing::Span) -> Option<Box<CallTrace>> {
+        (timeline || !span.is_disabled()).then(|| {
+            Box::new(CallTrace {
+                queued_at: timeline.then(crate::observe::now),
+                span,
+            })
+        })
+    }
 }
 
 /// A call as bytes can carry it: everything but the promise.
@@ -148,6 +175,7 @@ impl CallEnvelope {
             retries_left: self.retries,
             charge: None,
             stream: None,
+            trace: None,
         })
     }
 }

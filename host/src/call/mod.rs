@@ -15,11 +15,11 @@ mod stats;
 
 pub(crate) use args::footprint;
 pub use args::{ActorArg, Arg, FromVal, IntoArg, IntoArgs, IntoVal};
-pub(crate) use envelope::Call;
 #[cfg(test)]
 pub(crate) use envelope::CallEnvelope;
 #[cfg(any(test, feature = "cluster"))]
 pub(crate) use envelope::Sealed;
+pub(crate) use envelope::{Call, CallTrace};
 pub(crate) use mailbox::{LocalMailbox, Mailbox};
 pub use method::{ActorKind, Method};
 pub(crate) use method::{MethodTable, RefParam, ResourceNames, StreamItem};

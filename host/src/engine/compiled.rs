@@ -31,6 +31,8 @@ pub(crate) struct CompiledComponent {
     pub(crate) methods: Arc<MethodTable>,
     pub(crate) imports: Vec<String>,
     pub(crate) engines: Arc<Engines>,
+    /// What its calls are reported to, if metrics or a timeline are on.
+    pub(crate) observer: Option<Arc<crate::observe::Observer>>,
     concurrent: Linked,
     /// The bytes, kept until the threaded variant is made or refused, for
     /// a threaded (sync-only) component that is not a program.
@@ -84,8 +86,10 @@ impl CompiledComponent {
         // Programs run on the concurrent engine, whose event loop lets their
         // sync `run` call async imports; only actors get a threaded variant.
         let threaded = methods.kind() == ActorKind::Threaded && methods.command_entry().is_none();
+        let name: Arc<str> = name.into();
         Ok(CompiledComponent {
-            name: name.into(),
+            observer: engines.observer(&name, &methods),
+            name,
             methods,
             imports,
             concurrent: Linked { pre, exports },

@@ -38,6 +38,10 @@ pub(crate) struct EngineSettings {
     pub(crate) max_memory: usize,
     /// The most bytes of JSON in one value between guests.
     pub(crate) max_value_size: usize,
+    /// Whether calls are reported through the `metrics` facade.
+    pub(crate) metrics: bool,
+    /// Where every call is written, if anywhere.
+    pub(crate) timeline: Option<crate::observe::Timeline>,
 }
 
 /// An engine and the linker of every import actors may use on it.
@@ -60,6 +64,8 @@ pub(crate) struct Engines {
     /// What every instance of both engines charges its memory to.
     memory: Arc<SharedBudget>,
     cache: Option<ComponentCache>,
+    /// The observers of the components loaded, for the metrics sampler.
+    observers: std::sync::Mutex<Vec<std::sync::Weak<crate::observe::Observer>>>,
 }
 
 impl Engines {
@@ -78,12 +84,55 @@ impl Engines {
             capabilities,
             concurrent,
             sync: Retry::new(SYNC_ENGINE_RETRY),
+            observers: std::sync::Mutex::new(Vec::new()),
         })
     }
 
     /// The memory budget all instances share.
     pub(crate) fn memory(&self) -> Arc<SharedBudget> {
         self.memory.clone()
+    }
+
+    /// The observer of a component loaded now, if metrics or a timeline
+    /// are on; the sampler finds it here.
+    pub(crate) fn observer(
+        &self,
+        component: &Arc<str>,
+        methods: &crate::call::MethodTable,
+    ) -> Option<Arc<crate::observe::Observer>> {
+        let observer = crate::observe::Observer::new(
+            component,
+            methods,
+            self.settings.metrics,
+            self.settings.timeline.as_ref(),
+        )?;
+        let mut observers = self.observers.lock().unwrap_or_else(|e| e.into_inner());
+        observers.retain(|o| o.strong_count() > 0);
+        observers.push(Arc::downgrade(&observer));
+        Some(observer)
+    }
+
+    /// Sets the sampled gauges: each component's queue depth, and the
+    /// pooling allocators' figures.
+    pub(crate) fn sample(&self, runtime: &crate::observe::RuntimeMetrics) {
+        let observers: Vec<_> = {
+            let observers = self.observers.lock().unwrap_or_else(|e| e.into_inner());
+            observers
+                .iter()
+                .filter_map(std::sync::Weak::upgrade)
+                .collect()
+        };
+        for observer in observers {
+            observer.sample();
+        }
+        if let Some(pool) = self.concurrent.engine.pooling_allocator_metrics() {
+            runtime.set_pool("concurrent", &pool);
+        }
+        if let Some(sync) = self.sync.made()
+            && let Some(pool) = sync.engine.pooling_allocator_metrics()
+        {
+            runtime.set_pool("sync", &pool);
+        }
     }
 
     /// The engine of async actors and programs.

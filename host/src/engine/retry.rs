@@ -29,8 +29,7 @@ pub(crate) struct Retry<T> {
 
 impl<T> Retry<T> {
     /// The value if it was made, without trying.
-    #[cfg(test)]
-    fn made(&self) -> Option<&T> {
+    pub(crate) fn made(&self) -> Option<&T> {
         self.settled.get().and_then(Option::as_ref)
     }
 

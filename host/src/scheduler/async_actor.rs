@@ -182,11 +182,16 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
                             // its group, up to the free slots, in one turn of
                             // the loop.
                             let mut next = Some(call);
+                            // The turn's start, read once (if the actor is
+                            // observed): the calls started in one turn share
+                            // it, which saves a clock read a call.
+                            let mut turn = None;
                             while let Some(call) = next.take() {
                                 next = queues.try_recv_beside_one(group);
-                                let Some((call, args)) = lifecycle::start(call, &shared) else {
+                                let Some((call, args)) = lifecycle::start(call, &shared, turn) else {
                                     continue; // cancelled while queued
                                 };
+                                turn = call.started_at();
                                 let method = shared.methods.get(call.method());
                                 let args = match plain_args(args) {
                                     Ok(lowered) => Ok(lowered),
@@ -202,6 +207,7 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
                                 let func = funcs[call.method() as usize];
                                 let mut result = ResultSlot::for_method(method);
                                 let stream = method.stream_item().map(|item| (item, call.stream_out()));
+                                let span = call.span();
                                 let slot = running.insert(call);
                                 in_flight.push(async move {
                                     let called = func.call_concurrent(accessor, &vals, result.slots()).await;
@@ -214,7 +220,7 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
                                         (Ok(()), Some((item, out))) => read_stream(accessor, result.take(), item, out, value_limit).await,
                                     };
                                     (slot, finished)
-                                });
+                                }.instrument(span));
                             }
                         }
                     }

@@ -50,14 +50,21 @@ pub(crate) fn spawn(
     plan: SpawnPlan,
 ) -> ActorHandle {
     let role = plan.role;
-    let shared = Arc::new(ActorShared::new(
-        plan.id,
-        plan.name,
-        component.name.clone(),
-        component.methods.clone(),
-        plan.limits,
-        executor.clone(),
-    ));
+    let shared = Arc::new(
+        ActorShared::new(
+            plan.id,
+            plan.name,
+            component.name.clone(),
+            component.methods.clone(),
+            plan.limits,
+            executor.clone(),
+        )
+        .with_observer(component.observer.clone()),
+    );
+    if let Some(observer) = &shared.observer {
+        let me: std::sync::Weak<dyn crate::observe::Queued> = Arc::downgrade(&shared) as _;
+        observer.spawned(me);
+    }
     let (mailbox, rx) = LocalMailbox::new(shared.limits.groups.clone());
     let handle = ActorHandle::new(shared.clone(), Arc::new(mailbox));
     let actor = Actor {

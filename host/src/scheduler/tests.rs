@@ -24,6 +24,8 @@ fn faulty_methods() -> Arc<MethodTable> {
         copy_on_write: true,
         max_memory: 1 << 30,
         max_value_size: 1 << 20,
+        metrics: false,
+        timeline: None,
     };
     let engines = Engines::new(settings, Default::default(), None).expect("engines");
     let bytes = std::fs::read(wactor_examples::FAULTY).expect("the example is built");
@@ -65,6 +67,7 @@ fn call(actor: &ActorShared, method: &str, deadline: Option<Duration>) -> (Objec
         retries_left: actor.limits.max_task_retries,
         charge: None,
         stream: None,
+        trace: None,
     };
     (r, call)
 }
@@ -78,7 +81,7 @@ async fn a_call_cancelled_while_queued_never_starts() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", None);
     r.cancel();
-    assert!(lifecycle::start(queued, &a).is_none());
+    assert!(lifecycle::start(queued, &a, None).is_none());
     let stats = a.counters.snapshot();
     assert_eq!((stats.queued, stats.running, stats.failed), (0, 0, 1));
 }
@@ -87,7 +90,7 @@ async fn a_call_cancelled_while_queued_never_starts() {
 async fn a_finished_call_resolves_its_ref_with_the_ok_payload() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", None);
-    let (started, args) = lifecycle::start(queued, &a).expect("starts");
+    let (started, args) = lifecycle::start(queued, &a, None).expect("starts");
     assert_eq!(args.len(), 2);
     assert_eq!(a.counters.snapshot().running, 1);
     assert!(r.queued_on().is_none(), "marked started");
@@ -101,7 +104,7 @@ async fn a_finished_call_resolves_its_ref_with_the_ok_payload() {
 async fn an_err_result_is_method_failed_and_counts_as_failed() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", None);
-    let (started, _) = lifecycle::start(queued, &a).unwrap();
+    let (started, _) = lifecycle::start(queued, &a, None).unwrap();
     let err = Val::Result(Err(Some(Box::new(Val::String("no".into())))));
     started.finish(&a, Returned::Value(Some(err)));
     assert!(matches!(
@@ -115,7 +118,7 @@ async fn an_err_result_is_method_failed_and_counts_as_failed() {
 async fn a_returned_ref_resolves_the_caller_with_its_value_when_it_comes() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", None);
-    let (started, _) = lifecycle::start(queued, &a).unwrap();
+    let (started, _) = lifecycle::start(queued, &a, None).unwrap();
     let (inner, inner_promise) = ObjectRef::pending(None);
     started.finish(&a, Returned::Ref(inner));
     assert!(!r.is_ready());
@@ -130,7 +133,7 @@ async fn a_lost_call_with_a_retry_left_goes_back_to_the_queue_with_one_less() {
     let mut rx = queues.remove(0);
     let mailbox: Arc<dyn Mailbox> = Arc::new(mailbox);
     let (r, queued) = call(&a, "divide", None);
-    let (started, _) = lifecycle::start(queued, &a).unwrap();
+    let (started, _) = lifecycle::start(queued, &a, None).unwrap();
     started.lost(
         &a,
         &DeathCause::Trap("boom".into()),
@@ -148,7 +151,7 @@ async fn a_lost_call_with_a_retry_left_goes_back_to_the_queue_with_one_less() {
 async fn a_lost_call_without_retries_fails_with_actor_restarted() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", None);
-    let (started, _) = lifecycle::start(queued, &a).unwrap();
+    let (started, _) = lifecycle::start(queued, &a, None).unwrap();
     let nowhere: Weak<dyn Mailbox> = Weak::<LocalMailbox>::new();
     started.lost(&a, &DeathCause::Trap("boom".into()), &nowhere);
     assert!(matches!(
@@ -164,7 +167,7 @@ async fn burying_a_dead_actor_fails_its_running_and_queued_calls() {
     let (mailbox, mut queues) = LocalMailbox::new(a.limits.groups.clone());
     let mut rx = queues.remove(0);
     let (running_ref, running) = call(&a, "divide", None);
-    let (started, _) = lifecycle::start(running, &a).unwrap();
+    let (started, _) = lifecycle::start(running, &a, None).unwrap();
     let (queued_ref, queued) = call(&a, "divide", None);
     assert!(mailbox.post(queued).is_ok());
     a.die(DeathCause::Killed);
@@ -190,7 +193,7 @@ async fn the_deadline_watchdog_ends_with_its_call() {
     let a = actor(0);
     let before = Arc::strong_count(&a);
     let (_r, queued) = call(&a, "divide", Some(Duration::from_secs(3600)));
-    let (started, _) = lifecycle::start(queued, &a).unwrap();
+    let (started, _) = lifecycle::start(queued, &a, None).unwrap();
     assert_eq!(
         Arc::strong_count(&a),
         before + 1,
@@ -211,7 +214,7 @@ async fn the_deadline_watchdog_ends_with_its_call() {
 async fn a_call_past_its_deadline_times_out_and_retires_the_actor() {
     let a = actor(0);
     let (r, queued) = call(&a, "divide", Some(Duration::from_millis(20)));
-    let (_started, _) = lifecycle::start(queued, &a).unwrap();
+    let (_started, _) = lifecycle::start(queued, &a, None).unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(10), r)
         .await
         .expect("the watchdog fires");
@@ -250,6 +253,7 @@ async fn a_sealed_call_opens_on_the_far_side_into_the_same_call() {
         retries_left: 2,
         charge: None,
         stream: None,
+        trace: None,
     };
     let crate::call::Sealed {
         envelope, promise, ..

@@ -25,6 +25,7 @@ use super::{Actor, death_cause, instantiate};
 use crate::call::Call;
 use crate::error::DeathCause;
 use crate::guest::{Lowered, lower_args, plain_args, release_lent};
+use crate::observe::Moment;
 
 pub(super) async fn run(actor: Actor, mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>) {
     let shared = actor.shared.clone();
@@ -122,16 +123,29 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
     // One death watch for the worker's life, not one per call.
     let death = dead.wait_for(|dead| *dead);
     tokio::pin!(death);
+    // When the last call ended, if the actor is observed: a call that was
+    // already waiting then starts at that moment (one clock read a call
+    // instead of two).
+    let mut ended: Option<Moment> = None;
     loop {
+        let mut waited = false;
+        let recv = queue.recv();
+        tokio::pin!(recv);
+        let next = std::future::poll_fn(|cx| {
+            let polled = recv.as_mut().poll(cx);
+            waited |= polled.is_pending();
+            polled
+        });
         let call = tokio::select! {
             biased;
             _ = &mut death => return,
-            call = queue.recv() => call,
+            call = next => call,
         };
         let Some(call) = call else {
             return; // every handle is gone and the queue is empty
         };
-        let Some((call, args)) = lifecycle::start(call, shared) else {
+        let began = ended.take().filter(|_| !waited);
+        let Some((call, args)) = lifecycle::start(call, shared, began) else {
             continue; // cancelled while queued
         };
         let method = shared.methods.get(call.method());
@@ -158,12 +172,14 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
                 call.abandon(shared, shared.died_error());
                 return;
             }
-            called = func.call_async(&mut store, &vals, result.slots()) => called,
+            called = func
+                .call_async(&mut store, &vals, result.slots())
+                .instrument(call.span()) => called,
         };
         match called {
             Ok(()) => {
                 release_lent(&mut store, lent);
-                call.finish(shared, Returned::take(&mut store, result.take()));
+                ended = call.finish(shared, Returned::take(&mut store, result.take()));
             }
             Err(trap) => {
                 let cause = death_cause(&trap);

@@ -332,6 +332,30 @@ impl Guest for Faulty {
         Ok(value.to_string())
     }
 
+    async fn spawn_restartable(
+        max_restarts: Option<i64>,
+        max_task_retries: Option<i64>,
+        method: String,
+        args: String,
+    ) -> Result<String, String> {
+        let mut options = wactor_guest::Options::new();
+        if let Some(n) = max_restarts {
+            options = options.max_restarts(n);
+        }
+        if let Some(n) = max_task_retries {
+            options = options.max_task_retries(n);
+        }
+        let child = Actor::spawn(options).map_err(text)?;
+        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
+        let value: serde_json::Value = child
+            .call(&method, args)
+            .map_err(text)?
+            .get()
+            .await
+            .map_err(text)?;
+        Ok(value.to_string())
+    }
+
     async fn hoard_results(count: u32, mebibytes: u32) -> Result<u32, String> {
         let child = Actor::spawn(wactor_guest::Options::new()).map_err(text_of)?;
         for i in 0..count {

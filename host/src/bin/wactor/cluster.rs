@@ -39,6 +39,7 @@ pub(crate) struct StatusArgs {
 /// Serves actors placed here until SIGINT or SIGTERM, printing a line for
 /// each actor started and each that dies.
 pub(crate) async fn node(args: NodeArgs) -> anyhow::Result<ExitCode> {
+    args.sandbox.start_metrics().await?;
     let mut builder = args
         .sandbox
         .runtime()

@@ -20,6 +20,7 @@ macro_rules! say {
 }
 
 mod cluster;
+mod metrics;
 mod sandbox;
 mod serve;
 
@@ -122,6 +123,11 @@ struct RunArgs {
     #[command(flatten)]
     sandbox: SandboxArgs,
 
+    /// Write a timeline of every call to FILE: a Chrome trace (open it in
+    /// https://ui.perfetto.dev or chrome://tracing), as `ray timeline` does.
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
+
     /// Print only the timing summary, not each result.
     #[arg(long, short)]
     quiet: bool,
@@ -211,11 +217,15 @@ fn load(
     path: &PathBuf,
     sandbox: Option<&SandboxArgs>,
     nats: Option<&str>,
+    timeline: Option<wactor::Timeline>,
 ) -> anyhow::Result<(Runtime, ActorComponent)> {
     let mut builder = match sandbox {
         Some(sandbox) => sandbox.runtime(),
         None => Runtime::builder(),
     };
+    if let Some(timeline) = timeline {
+        builder = builder.timeline(timeline);
+    }
     if let Some(url) = nats {
         builder = builder.nats(url).serve_actors(false);
     }
@@ -226,7 +236,7 @@ fn load(
 
 fn inspect(path: &PathBuf) -> anyhow::Result<ExitCode> {
     use std::fmt::Write as _;
-    let (_runtime, component) = load(path, None, None)?;
+    let (_runtime, component) = load(path, None, None, None)?;
     let kind = component.kind();
     let mut text = format!(
         "{}: {kind} (default max_concurrency {})\nmethods:\n",
@@ -278,10 +288,34 @@ fn parse_named(text: &str) -> Result<(String, PathBuf), String> {
 const TRAP_EXIT: u8 = 134;
 
 async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let (runtime, component) = load(&args.component, Some(&args.sandbox), args.nats.as_deref())?;
+    args.sandbox.start_metrics().await?;
+    let timeline = match &args.timeline {
+        Some(path) => Some(
+            wactor::Timeline::create(path)
+                .with_context(|| format!("--timeline {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let (runtime, component) = load(
+        &args.component,
+        Some(&args.sandbox),
+        args.nats.as_deref(),
+        timeline.clone(),
+    )?;
     let code = run_loaded(&runtime, &component, &args).await;
     // The program's actors on other nodes end with it.
     runtime.leave();
+    if let (Some(timeline), Some(path)) = (timeline, &args.timeline) {
+        timeline
+            .finish()
+            .with_context(|| format!("writing --timeline {}", path.display()))?;
+        if timeline.dropped() > 0 {
+            say!(
+                "the timeline misses {} calls: its writer fell behind",
+                timeline.dropped()
+            );
+        }
+    }
     code
 }
 

@@ -92,6 +92,11 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
 
+    /// Serve the runtime's metrics for Prometheus at http://ADDR/metrics
+    /// (e.g. 127.0.0.1:9464; port 0 picks one and prints it).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
+
     /// Give METHODs a concurrency group NAME of their own, in which at most
     /// N calls run at once (Ray's `concurrency_groups`), e.g.
     /// `--concurrency-group slow=2:spin,crunch`. Repeatable. Other methods
@@ -117,11 +122,21 @@ fn parse_group(text: &str) -> Result<(String, usize, Vec<String>), String> {
 }
 
 impl SandboxArgs {
+    /// Starts serving metrics if `--metrics` asks for it: before the
+    /// runtime is built, so that its metrics reach the recorder.
+    pub(crate) async fn start_metrics(&self) -> anyhow::Result<()> {
+        if let Some(addr) = self.metrics {
+            crate::metrics::serve(addr).await?;
+        }
+        Ok(())
+    }
+
     /// The runtime these flags ask for.
     pub(crate) fn runtime(&self) -> RuntimeBuilder {
         let ms = self.time_slice_ms;
-        let mut builder =
-            wactor::Runtime::builder().time_slice((ms > 0).then(|| Duration::from_millis(ms)));
+        let mut builder = wactor::Runtime::builder()
+            .time_slice((ms > 0).then(|| Duration::from_millis(ms)))
+            .metrics(self.metrics.is_some());
         if let Some(mib) = self.max_memory {
             builder = builder.max_memory(mib.saturating_mul(1 << 20));
         }

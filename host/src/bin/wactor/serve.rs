@@ -72,7 +72,8 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (_runtime, component) = crate::load(&args.component, Some(&args.sandbox), None)?;
+    args.sandbox.start_metrics().await?;
+    let (_runtime, component) = crate::load(&args.component, Some(&args.sandbox), None, None)?;
     if component.command_entry().is_some() {
         bail!(
             "{} is a program (it exports `wasi:cli/run`); `wactor serve` puts an actor's \
