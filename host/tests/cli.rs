@@ -59,10 +59,7 @@ fn run_honours_max_concurrency() {
     ]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
-    let seen: Vec<u32> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix('[')?.split_once("] ")?.1.parse().ok())
-        .collect();
+    let seen = in_flight(&stdout);
     assert_eq!(seen.len(), 30, "{stdout}");
     assert_eq!(seen.iter().max(), Some(&10), "{stdout}");
     assert!(stderr.contains("max_concurrency 10"), "{stderr}");
@@ -682,12 +679,10 @@ fn a_concurrency_group_from_the_command_line_limits_its_methods() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     // Each result is how many were in flight when that call started.
-    let seen: Vec<u32> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix('[')?.split_once("] ")?.1.parse().ok())
-        .collect();
+    let seen = in_flight(&stdout);
     assert_eq!(seen.len(), 8, "{stdout}");
     assert_eq!(seen.iter().max(), Some(&2), "{stdout}");
+    assert!(stderr.contains("groups slow=2)"), "{stderr}");
 
     for (bad, says) in [
         ("slow", "expected NAME=N:METHOD"),
@@ -740,4 +735,13 @@ fn invoke_prints_each_streamed_item_as_it_arrives() {
     assert!(out.status.success());
     let stderr = text(&out.stderr);
     assert!(stderr.contains("3 items, 1 calls ok, 0 failed"), "{stderr}");
+}
+
+/// The results `--invoke 'run-task(..)'` printed (`[i] n`: how many calls
+/// were in flight when call `i` started).
+fn in_flight(stdout: &str) -> Vec<u32> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix('[')?.split_once("] ")?.1.parse().ok())
+        .collect()
 }

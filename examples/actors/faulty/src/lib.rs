@@ -321,15 +321,7 @@ impl Guest for Faulty {
         if let Some(ms) = call_deadline_ms {
             options = options.call_deadline(Duration::from_millis(ms));
         }
-        let child = Actor::spawn(options).map_err(text)?;
-        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
-        let value: serde_json::Value = child
-            .call(&method, args)
-            .map_err(text)?
-            .get()
-            .await
-            .map_err(text)?;
-        Ok(value.to_string())
+        call_child(options, &method, &args).await
     }
 
     async fn spawn_restartable(
@@ -345,15 +337,7 @@ impl Guest for Faulty {
         if let Some(n) = max_task_retries {
             options = options.max_task_retries(n);
         }
-        let child = Actor::spawn(options).map_err(text)?;
-        let args: serde_json::Value = serde_json::from_str(&args).map_err(text)?;
-        let value: serde_json::Value = child
-            .call(&method, args)
-            .map_err(text)?
-            .get()
-            .await
-            .map_err(text)?;
-        Ok(value.to_string())
+        call_child(options, &method, &args).await
     }
 
     async fn hoard_results(count: u32, mebibytes: u32) -> Result<u32, String> {
@@ -466,3 +450,21 @@ impl Guest for Faulty {
 }
 
 export!(Faulty);
+
+/// Spawns an actor of this component with `options`, calls `method` with
+/// `args` (JSON) on it and returns the result as JSON.
+async fn call_child(
+    options: wactor_guest::Options,
+    method: &str,
+    args: &str,
+) -> Result<String, String> {
+    let child = Actor::spawn(options).map_err(text)?;
+    let args: serde_json::Value = serde_json::from_str(args).map_err(text)?;
+    let value: serde_json::Value = child
+        .call(method, args)
+        .map_err(text)?
+        .get()
+        .await
+        .map_err(text)?;
+    Ok(value.to_string())
+}

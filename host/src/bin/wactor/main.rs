@@ -395,13 +395,14 @@ async fn run_loaded(
     latencies.sort();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
     say!(
-        "{} x {} on {} ({}, max_concurrency {}): {} ok, {failed} failed in {:.3} s \
+        "{} x {} on {} ({}, max_concurrency {}{}): {} ok, {failed} failed in {:.3} s \
          (completion times: first {:.3} s, median {:.3} s, last {:.3} s; {:.0} calls/s)",
         args.count,
         method.name(),
         actor.name(),
         actor.kind(),
         actor.max_concurrency(),
+        args.sandbox.groups_note(),
         args.count - failed,
         wall.as_secs_f64(),
         pick(0.0).as_secs_f64(),

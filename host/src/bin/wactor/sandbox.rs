@@ -160,6 +160,21 @@ impl SandboxArgs {
         options
     }
 
+    /// The groups asked for, for a summary line: `, groups slow=2 io=4`,
+    /// or nothing.
+    pub(crate) fn groups_note(&self) -> String {
+        self.concurrency_groups
+            .iter()
+            .map(|(name, limit, _)| format!(" {name}={limit}"))
+            .fold(String::new(), |note, group| {
+                if note.is_empty() {
+                    format!(", groups{group}")
+                } else {
+                    note + &group
+                }
+            })
+    }
+
     /// The actor options these flags ask for, with output labelled with
     /// each actor's name.
     pub(crate) fn options(&self) -> ActorOptions {

@@ -94,11 +94,12 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     say!(
-        "serving {} ({}, max_concurrency {}) on http://{addr}: POST /<method> with a JSON \
+        "serving {} ({}, max_concurrency {}{}) on http://{addr}: POST /<method> with a JSON \
          array of arguments",
         actor.name(),
         actor.kind(),
-        actor.max_concurrency()
+        actor.max_concurrency(),
+        args.sandbox.groups_note()
     );
 
     let graceful = GracefulShutdown::new();
