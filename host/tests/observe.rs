@@ -252,6 +252,59 @@ fn the_timeline_has_every_call_with_its_queueing_on_its_actors_track() {
     assert!(waited >= 4, "{waited} calls waited: {trace}");
 }
 
+#[test]
+fn a_threaded_actors_calls_follow_one_another_on_the_timeline() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("timeline-threaded.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_wactor"))
+        .args([
+            "run",
+            wactor_examples::COUNTER,
+            "--invoke",
+            "add(1)",
+            "--count",
+            "200",
+            "--quiet",
+            "--timeline",
+        ])
+        .arg(&path)
+        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut calls: Vec<(u64, u64, u64)> = trace
+        .as_array()
+        .expect("the JSON array format")
+        .iter()
+        .filter(|e| e["cat"] == "call" && e["name"] == "add")
+        .map(|c| {
+            let queued = c["args"]["queued_us"].as_u64().unwrap();
+            (
+                queued,
+                c["ts"].as_u64().unwrap(),
+                c["dur"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(calls.len(), 200, "{trace}");
+    // One instance: each call starts after it was queued and after the one
+    // before it ended (a call that was waiting starts when the last ended).
+    calls.sort_by_key(|&(_, ts, _)| ts);
+    for pair in calls.windows(2) {
+        let ((_, ts, dur), (queued, next, _)) = (pair[0], pair[1]);
+        assert!(queued <= next, "started before it was queued: {pair:?}");
+        assert!(
+            ts + dur <= next,
+            "two calls at once on one instance: {pair:?}"
+        );
+    }
+}
+
 /// A span as [`Spans`] saw it: name, parent's name, fields, entered.
 type SeenSpan = (String, Option<String>, String, bool);
 
