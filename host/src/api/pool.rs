@@ -70,6 +70,23 @@ impl ActorPool {
     /// Runs `task` on an idle actor now (`task` makes the call, e.g.
     /// `|a| a.call("double", (v, 0u64))`), or as soon as an actor comes
     /// free. Ray's `pool.submit(fn, value)`.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// use wactor::{ActorPool, Val};
+    /// let runtime = wactor::Runtime::new()?;
+    /// let component = runtime.load(wactor_examples::STREAMER)?;
+    /// let mut pool = ActorPool::new([component.spawn(Default::default())?]);
+    /// // One actor: the second task waits in the pool for the first.
+    /// pool.submit(|a| a.call("double", (1u32, 0u64)));
+    /// pool.submit(|a| a.call("double", (2u32, 0u64)));
+    /// assert!(!pool.has_free());
+    /// assert_eq!(pool.get_next().await?, Val::U32(2));
+    /// assert_eq!(pool.get_next_unordered().await?, Val::U32(4));
+    /// assert!(!pool.has_next());
+    /// assert!(pool.get_next().await.is_err(), "nothing is left");
+    /// # Ok(()) }
+    /// ```
     pub fn submit(
         &mut self,
         task: impl FnOnce(&ActorHandle) -> Result<ObjectRef> + Send + 'static,

@@ -83,13 +83,36 @@ impl ItemStream {
     }
 
     /// The next item, waiting for it: `None` once the stream ended.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// let streamer = runtime.load(wactor_examples::STREAMER)?.spawn(Default::default())?;
+    /// let mut items = streamer.call_stream("numbers", (2u32, 1u64))?;
+    /// assert_eq!(items.next_item().await.transpose()?, Some(wactor::Val::U32(0)));
+    /// assert_eq!(items.next_item().await.transpose()?, Some(wactor::Val::U32(1)));
+    /// assert!(items.next_item().await.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn next_item(&mut self) -> Option<Result<Val>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 
     /// Each item as an [`ObjectRef`] of its own, already resolved (Ray's
-    /// generator yields refs): pass them on to other calls as arguments.
+    /// generator yields refs): pass them on to methods that take an
+    /// `object-ref`, or await them.
     /// A failed call ends with a ref to its error.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), wactor::Error> {
+    /// use futures::StreamExt;
+    /// let runtime = wactor::Runtime::new()?;
+    /// let streamer = runtime.load(wactor_examples::STREAMER)?.spawn(Default::default())?;
+    /// let refs: Vec<wactor::ObjectRef> = streamer.call_stream("numbers", (3u32, 1u64))?.refs().collect().await;
+    /// assert_eq!(refs.len(), 3);
+    /// assert_eq!(refs[2].clone().await?, wactor::Val::U32(2));
+    /// # Ok(()) }
+    /// ```
     pub fn refs(self) -> impl Stream<Item = ObjectRef> + Send + Unpin {
         futures::StreamExt::map(self, ObjectRef::resolved)
     }
