@@ -212,27 +212,19 @@ impl ActorPool {
     /// The ref of the oldest task not yet returned (or why its call could
     /// not be made).
     fn next_ref(&mut self) -> Result<Result<ObjectRef, Error>, Error> {
-        if !self.has_next() {
-            return Err(Error::Invalid("no task is left in the ActorPool".into()));
+        self.progress()?;
+        // Skip the ones `get_next_unordered` returned already (tasks start
+        // in order, so the oldest left is running).
+        while !self.running.contains_key(&self.next_return) {
+            self.next_return += 1;
         }
-        self.start_pending();
-        match self.running.get(&self.next_return) {
-            Some((r, _)) => Ok(r.clone()),
-            // Returned already by get_next_unordered: skip it.
-            None => {
-                self.next_return += 1;
-                self.next_ref()
-            }
-        }
+        Ok(self.running[&self.next_return].0.clone())
     }
 
     /// The running tasks' indices and refs, in submission order. A task
     /// whose call failed at once is over: its error comes back first.
     fn running_refs(&mut self) -> Result<(Vec<u64>, Vec<ObjectRef>), Error> {
-        self.start_pending();
-        if self.running.is_empty() {
-            return Err(Error::Invalid("no task is left in the ActorPool".into()));
-        }
+        self.progress()?;
         let mut indices: Vec<u64> = self.running.keys().copied().collect();
         indices.sort_unstable();
         if let Some(&failed) = indices.iter().find(|i| self.running[i].0.is_err()) {
@@ -253,6 +245,22 @@ impl ActorPool {
             self.idle.push(actor);
         }
         self.start_pending();
+    }
+
+    /// Starts waiting tasks on idle actors; fails unless a task runs. With
+    /// no actor in the pool (none given, or all taken by `pop_idle`), its
+    /// waiting tasks could never start: waiting for them would never end.
+    fn progress(&mut self) -> Result<(), Error> {
+        self.start_pending();
+        if !self.running.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Invalid(match self.pending.len() {
+            0 => "no task is left in the ActorPool".into(),
+            waiting => format!(
+                "{waiting} tasks wait in the ActorPool and it has no actor to run them: push one"
+            ),
+        }))
     }
 
     /// Starts waiting tasks on idle actors. A task whose call fails at once

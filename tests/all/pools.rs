@@ -88,3 +88,26 @@ async fn a_guest_maps_over_a_pool_of_actors() {
         .unwrap();
     assert_eq!(unordered, Val::List([8u32, 6, 4, 2].map(Val::U32).to_vec()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_waiting_in_a_pool_without_actors_fail_instead_of_hanging() {
+    let rt = runtime();
+    let mut pool = ActorPool::new(Vec::new());
+    pool.submit(|a| a.call("double", (1u32, 0u64)));
+    let ordered = pool.get_next().await.unwrap_err().to_string();
+    assert!(ordered.contains("no actor to run them"), "{ordered}");
+    let unordered = pool.get_next_unordered().await.unwrap_err().to_string();
+    assert!(unordered.contains("no actor to run them"), "{unordered}");
+    // The task is still there: an actor pushed runs it.
+    pool.push(load(&rt, "streamer").spawn(Default::default()).unwrap());
+    assert_eq!(pool.get_next().await.unwrap(), Val::U32(2));
+
+    // The same inside a guest: a pool of no actors.
+    let actor = load(&rt, "streamer").spawn(Default::default()).unwrap();
+    let empty = actor
+        .call("pool-map", (0u32, Val::List(vec![Val::U32(1)]), false))
+        .unwrap()
+        .await;
+    let why = wactor_tests::failed_with(empty);
+    assert!(why.contains("no actor to run them"), "{why}");
+}

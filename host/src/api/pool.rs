@@ -146,10 +146,7 @@ impl ActorPool {
     ///
     /// The task's own error, or [`Error::InvalidOption`] if no task is left.
     pub async fn get_next_unordered(&mut self) -> Result<Val> {
-        self.start_pending();
-        if self.running.is_empty() {
-            return Err(nothing_left());
-        }
+        self.progress()?;
         // A task whose call could not be made is over already.
         if let Some(&index) = self
             .running
@@ -234,11 +231,9 @@ impl ActorPool {
 
     /// The index of the oldest task not yet returned.
     fn next_unreturned(&mut self) -> Result<u64> {
-        self.start_pending();
-        if !self.has_next() {
-            return Err(nothing_left());
-        }
-        // Skip the ones `get_next_unordered` returned already.
+        self.progress()?;
+        // Skip the ones `get_next_unordered` returned already (tasks start
+        // in order, so the oldest left is running).
         while !self.running.contains_key(&self.next_return) {
             self.next_return += 1;
         }
@@ -253,6 +248,25 @@ impl ActorPool {
             self.idle.push(actor);
         }
         self.start_pending();
+    }
+
+    /// Starts waiting tasks on idle actors; fails unless a task runs. With
+    /// no actor in the pool (none given, or all taken by `pop_idle`), its
+    /// waiting tasks could never start: waiting for them would never end.
+    fn progress(&mut self) -> Result<()> {
+        self.start_pending();
+        if !self.running.is_empty() {
+            return Ok(());
+        }
+        Err(match self.pending.len() {
+            0 => nothing_left(),
+            waiting => Error::InvalidOption {
+                option: "ActorPool",
+                reason: format!(
+                    "{waiting} tasks wait in the pool and it has no actor to run them: push one"
+                ),
+            },
+        })
     }
 
     /// Starts waiting tasks on idle actors.
