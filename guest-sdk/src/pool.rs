@@ -152,7 +152,7 @@ impl ActorPool {
         task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
         values: impl IntoIterator<Item = V>,
     ) -> Result<Vec<T>, Error> {
-        self.map_in_order(task, values, true).await
+        self.map_all(task, values, true).await
     }
 
     /// [`map`](Self::map) with the results in the order they finish. Ray's
@@ -162,10 +162,10 @@ impl ActorPool {
         task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
         values: impl IntoIterator<Item = V>,
     ) -> Result<Vec<T>, Error> {
-        self.map_in_order(task, values, false).await
+        self.map_all(task, values, false).await
     }
 
-    async fn map_in_order<V: 'static, T: DeserializeOwned>(
+    async fn map_all<V: 'static, T: DeserializeOwned>(
         &mut self,
         task: impl Fn(&Actor, V) -> Result<ObjectRef, Error> + Clone + 'static,
         values: impl IntoIterator<Item = V>,

@@ -342,10 +342,7 @@ impl Items {
     /// once the stream ended, `Some(Err(..))` if the call failed. Ray's
     /// `await anext(gen)`.
     pub async fn next<T: DeserializeOwned>(&mut self) -> Option<Result<T, Error>> {
-        Some(match awaiting::next(&self.0).await? {
-            Ok(json) => decode(&json),
-            Err(e) => Err(e.into()),
-        })
+        awaiting::next(&self.0).await.map(|item| decode(&item?))
     }
 
     /// The next item, blocking for at most `timeout` (for sync code); a
@@ -354,10 +351,9 @@ impl Items {
         &mut self,
         timeout: Option<Duration>,
     ) -> Option<Result<T, Error>> {
-        Some(match self.0.next_blocking(millis(timeout))? {
-            Ok(json) => decode(&json),
-            Err(e) => Err(e.into()),
-        })
+        self.0
+            .next_blocking(millis(timeout))
+            .map(|item| decode(&item?))
     }
 }
 

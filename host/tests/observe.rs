@@ -21,17 +21,15 @@ impl Drop for Served {
     }
 }
 
-fn address_after(line: &str, marker: &str) -> SocketAddr {
-    let rest = line.split_once(marker).map(|(_, r)| r).unwrap_or_default();
-    let end = rest.find(['/', ':', ' ']).map(|i| {
-        // `127.0.0.1:PORT` holds a colon: find the end after the port.
-        let after = &rest[i + 1..];
-        i + 1
-            + after
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(after.len())
-    });
-    rest[..end.unwrap_or(rest.len())]
+/// The address after `http://` in `line` (`… http://127.0.0.1:PORT/metrics`,
+/// `… on http://127.0.0.1:PORT: POST …`).
+fn address_in(line: &str) -> SocketAddr {
+    let rest = line.split_once("http://").map_or("", |(_, rest)| rest);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+        .unwrap_or(rest.len());
+    rest[..end]
+        .trim_end_matches(':')
         .parse()
         .unwrap_or_else(|_| panic!("no address in {line:?}"))
 }
@@ -54,9 +52,9 @@ fn serve(component: &str) -> Served {
         .expect("wactor runs");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
-    let metrics = address_after(&first, "http://");
+    let metrics = address_in(&first);
     let second = lines.next().unwrap().unwrap();
-    let actor = address_after(&second, "http://");
+    let actor = address_in(&second);
     // Keep reading stderr so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     Served {
@@ -186,21 +184,14 @@ fn metrics_count_calls_by_method_and_outcome_and_actors_by_state() {
     assert!(http(served.metrics, "GET", "/other", "").contains("only /metrics"));
 }
 
-#[test]
-fn the_timeline_has_every_call_with_its_queueing_on_its_actors_track() {
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("timeline-test.json");
+/// Runs `wactor run ARGS --timeline FILE` (FILE in the tests' temporary
+/// directory); the trace it wrote.
+fn run_with_timeline(args: &[&str], file: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(file);
     let out = Command::new(env!("CARGO_BIN_EXE_wactor"))
-        .args([
-            "run",
-            wactor_examples::ASYNC_ACTOR,
-            "--invoke",
-            "run-task(100)",
-            "--count",
-            "6",
-            "--max-concurrency",
-            "2",
-            "--timeline",
-        ])
+        .arg("run")
+        .args(args)
+        .arg("--timeline")
         .arg(&path)
         .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
         .output()
@@ -210,8 +201,23 @@ fn the_timeline_has_every_call_with_its_queueing_on_its_actors_track() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let trace: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_timeline_has_every_call_with_its_queueing_on_its_actors_track() {
+    let trace = run_with_timeline(
+        &[
+            wactor_examples::ASYNC_ACTOR,
+            "--invoke",
+            "run-task(100)",
+            "--count",
+            "6",
+            "--max-concurrency",
+            "2",
+        ],
+        "timeline-test.json",
+    );
     let events = trace.as_array().expect("the JSON array format");
     let calls: Vec<_> = events
         .iter()
@@ -254,29 +260,17 @@ fn the_timeline_has_every_call_with_its_queueing_on_its_actors_track() {
 
 #[test]
 fn a_threaded_actors_calls_follow_one_another_on_the_timeline() {
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("timeline-threaded.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_wactor"))
-        .args([
-            "run",
+    let trace = run_with_timeline(
+        &[
             wactor_examples::COUNTER,
             "--invoke",
             "add(1)",
             "--count",
             "200",
             "--quiet",
-            "--timeline",
-        ])
-        .arg(&path)
-        .env("WACTOR_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        "timeline-threaded.json",
     );
-    let trace: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let mut calls: Vec<(u64, u64, u64)> = trace
         .as_array()
         .expect("the JSON array format")

@@ -85,17 +85,11 @@ impl ConcurrencyGroups {
         groups.of_method = vec![0; methods.iter().len()];
         for (i, spec) in specs.iter().enumerate() {
             let shown = crate::value::abbreviate(&spec.name, 100);
-            if spec.name.is_empty() || spec.name.len() > crate::MAX_NAME_LEN {
+            if let Some(problem) = crate::guest::name_problem(&spec.name) {
                 return Err(invalid(format!(
-                    "a group's name must be 1 to {} bytes, got {} bytes",
-                    crate::MAX_NAME_LEN,
-                    spec.name.len()
+                    "a group's name must be 1 to {} bytes without control characters; {problem}",
+                    crate::MAX_NAME_LEN
                 )));
-            }
-            if spec.name.chars().any(char::is_control) {
-                return Err(invalid(
-                    "a group's name must not hold control characters".into(),
-                ));
             }
             if groups.names.iter().any(|n| **n == *spec.name) {
                 return Err(invalid(format!(

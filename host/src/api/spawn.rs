@@ -15,8 +15,8 @@ use crate::call::{ActorKind, IntoArgs};
 use crate::error::{Error, Result};
 use crate::guest::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES,
-    DEFAULT_MEMORY_LIMIT, InstanceConfig, MAX_NAME_LEN, NetGrant, NetPolicy, Role, SpawnRequest,
-    Spawner,
+    DEFAULT_MEMORY_LIMIT, InstanceConfig, NetGrant, NetPolicy, Role, SpawnRequest, Spawner,
+    name_problem,
 };
 use crate::ids::ActorId;
 use crate::object_ref::{ByteQuota, Charge, ObjectRef};
@@ -306,27 +306,15 @@ fn net_policy(name: &Arc<str>, options: &ActorOptions) -> Result<Arc<NetPolicy>>
     )))
 }
 
-/// Refuses a name that is empty, longer than [`MAX_NAME_LEN`] bytes, or
-/// holds control characters: a name is printed in every error and every
-/// labelled line, where a newline or an escape would let it pass for the
-/// host's own output.
+/// Refuses a name [`name_problem`] finds wrong.
 fn check_name(name: &str) -> Result<()> {
-    let reason = if name.is_empty() {
-        "it is empty".to_string()
-    } else if name.len() > MAX_NAME_LEN {
-        format!("it is {} bytes long, more than {MAX_NAME_LEN}", name.len())
-    } else if name.chars().any(char::is_control) {
-        format!(
-            "`{}` holds control characters (newlines, escapes), which are not allowed in names",
-            crate::value::escape_controls(name)
-        )
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidOption {
-        option: "name",
-        reason,
-    })
+    match name_problem(name) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidOption {
+            option: "name",
+            reason,
+        }),
+    }
 }
 
 /// The most `max-task-retries` a guest may ask for its children: a call

@@ -45,6 +45,13 @@ pub(crate) struct Call {
     pub(crate) trace: Option<Box<CallTrace>>,
 }
 
+impl Call {
+    /// When it was queued, if its actor's calls go to a timeline.
+    pub(crate) fn queued_at(&self) -> Option<crate::observe::Moment> {
+        CallTrace::queued_at(self.trace.as_deref())
+    }
+}
+
 /// What is kept of a call for metrics, the timeline and `tracing`.
 #[derive(Debug)]
 pub(crate) struct CallTrace {
@@ -59,6 +66,11 @@ impl CallTrace {
     /// The trace of a call made now, if its actor's calls go to a
     /// timeline (`timeline`) or a subscriber wants its span. Metrics alone
     /// need none of it: they time a call from its start.
+    /// When the call of `trace` was queued, if it is known.
+    pub(crate) fn queued_at(trace: Option<&CallTrace>) -> Option<crate::observe::Moment> {
+        trace.and_then(|t| t.queued_at)
+    }
+
     pub(crate) fn start(timeline: bool, span: tracing::Span) -> Option<Box<CallTrace>> {
         (timeline || !span.is_disabled()).then(|| {
             Box::new(CallTrace {

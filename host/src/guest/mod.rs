@@ -33,7 +33,7 @@ pub use output::{GuestOutput, OutputCapture};
 pub use sandbox::{
     DEFAULT_MAX_PENDING_CALLS, DEFAULT_MAX_PROGRAM_BYTES, DEFAULT_MEMORY_LIMIT, MAX_NAME_LEN,
 };
-pub(crate) use sandbox::{SharedBudget, default_max_memory};
+pub(crate) use sandbox::{SharedBudget, default_max_memory, name_problem};
 pub use state::ActorState;
 pub(crate) use state::{InstanceConfig, Role, SpawnRequest, Spawner};
 pub(crate) use transfer::{Lowered, lower_args, plain_args, release_lent, take_returned_ref};

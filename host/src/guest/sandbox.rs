@@ -24,6 +24,29 @@ pub const DEFAULT_MAX_PROGRAM_BYTES: usize = 256 << 20;
 /// and every labelled line of output.
 pub const MAX_NAME_LEN: usize = 256;
 
+/// What is wrong with `name` as a name (of an actor, of a concurrency
+/// group), if anything: it is empty, longer than [`MAX_NAME_LEN`] bytes,
+/// or holds control characters. A name is printed in errors and labelled
+/// lines, where a newline or an escape would let it pass for the host's
+/// own output.
+pub(crate) fn name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("it is empty".to_string())
+    } else if name.len() > MAX_NAME_LEN {
+        Some(format!(
+            "it is {} bytes long, more than {MAX_NAME_LEN}",
+            name.len()
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some(format!(
+            "`{}` holds control characters (newlines, escapes), which are not allowed in names",
+            crate::value::escape_controls(name)
+        ))
+    } else {
+        None
+    }
+}
+
 /// Bytes a table element is charged for (a pointer), so tables count against
 /// the same budget as linear memories.
 const TABLE_ELEMENT_BYTES: usize = 8;

@@ -86,6 +86,7 @@ pub(crate) fn start(
     actor: &Arc<ActorShared>,
     began: Option<Moment>,
 ) -> Option<(Started, Vec<Arg>)> {
+    let queued_at = call.queued_at();
     let Call {
         method,
         args,
@@ -98,11 +99,8 @@ pub(crate) fn start(
         stream,
         trace,
     } = call;
-    let queued_at = trace.as_ref().and_then(|t| t.queued_at);
     if promise.is_settled() {
-        actor.counters.skipped(1);
-        actor.counters.tally(false);
-        actor.call_ended(method, queued_at, None, Err(&Error::Cancelled));
+        never_ran(actor, method, queued_at, &Error::Cancelled);
         return None;
     }
     let retry = (retries_left > 0).then(|| args.clone());
@@ -152,7 +150,7 @@ impl Started {
     }
 
     fn queued_at(&self) -> Option<Moment> {
-        self.trace.as_ref().and_then(|t| t.queued_at)
+        CallTrace::queued_at(self.trace.as_deref())
     }
 
     /// Where the items of the stream the method returns go: the caller's
@@ -215,6 +213,7 @@ impl Started {
     /// call goes to the back of the queue if it has a retry left
     /// (`max_task_retries`), else fails with [`Error::ActorRestarted`].
     pub(crate) fn lost(self, actor: &ActorShared, cause: &DeathCause, mailbox: &Weak<dyn Mailbox>) {
+        let queued_at = self.queued_at();
         let Started {
             method,
             promise,
@@ -226,7 +225,6 @@ impl Started {
             started_at,
             ..
         } = self;
-        let queued_at = trace.as_ref().and_then(|t| t.queued_at);
         if let (Some(args), Some(mailbox)) = (retry, mailbox.upgrade()) {
             actor.counters.requeued();
             let call = Call {
@@ -279,12 +277,17 @@ pub(crate) fn bury(
     }
     mailbox.close();
     while let Ok(call) = mailbox.try_recv() {
-        actor.counters.skipped(1);
-        actor.counters.tally(false);
-        let queued_at = call.trace.as_ref().and_then(|t| t.queued_at);
-        actor.call_ended(call.method, queued_at, None, Err(&error));
+        never_ran(actor, call.method, call.queued_at(), &error);
         call.promise.resolve(Err(error.clone()));
     }
+}
+
+/// A queued call of `method` ends without having run, with `error`
+/// (cancelled, or its actor died): counted and reported as such.
+fn never_ran(actor: &ActorShared, method: u32, queued_at: Option<Moment>, error: &Error) {
+    actor.counters.skipped(1);
+    actor.counters.tally(false);
+    actor.call_ended(method, queued_at, None, Err(error));
 }
 
 /// Turns what the guest returned into what the caller gets: the value, the

@@ -332,10 +332,7 @@ async fn run_loaded(
         .with_context(|| format!("--invoke {invoke:?}"))?;
     // All `--count` calls are submitted at once: let them all queue.
     let queue = args.sandbox.max_pending_calls.unwrap_or(0).max(args.count);
-    let mut options = args
-        .sandbox
-        .with_groups(args.sandbox.options())
-        .max_pending_calls(queue);
+    let mut options = args.sandbox.options().max_pending_calls(queue);
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
@@ -363,33 +360,16 @@ async fn run_loaded(
     outcomes.sort_by_key(|(i, ..)| *i);
 
     let mut failed = 0;
-    let mut stdout = std::io::stdout().lock();
-    let mut printing = !args.quiet;
+    let mut results = Results::new(args);
     for (i, outcome, _) in &outcomes {
         match outcome {
-            Ok(value) if printing => {
-                let text = wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"));
-                let written = if args.count == 1 {
-                    writeln!(stdout, "{text}")
-                } else {
-                    writeln!(stdout, "[{i}] {text}")
-                };
-                // A closed pipe (`| head`) ends the printing, not the run.
-                if let Err(e) = written {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        return Err(e.into());
-                    }
-                    printing = false;
-                }
-            }
-            Ok(_) => {}
+            Ok(value) => results.print(*i, value)?,
             Err(e) => {
                 failed += 1;
                 say!("[{i}] error: {e}");
             }
         }
     }
-    drop(stdout);
 
     let mut latencies: Vec<Duration> = outcomes.iter().map(|(_, _, t)| *t).collect();
     latencies.sort();
@@ -410,11 +390,55 @@ async fn run_loaded(
         pick(1.0).as_secs_f64(),
         args.count as f64 / wall.as_secs_f64(),
     );
-    Ok(if failed == 0 {
+    Ok(exit_code(failed))
+}
+
+/// Prints `--invoke` results to stdout: the value alone for one call,
+/// `[call] value` for more; nothing with `--quiet`.
+struct Results {
+    several: bool,
+    printing: bool,
+}
+
+impl Results {
+    fn new(args: &RunArgs) -> Results {
+        Results {
+            several: args.count > 1,
+            printing: !args.quiet,
+        }
+    }
+
+    /// Prints result `value` of call `i` (stdout is line-buffered: each
+    /// line goes out at once). A closed pipe (`| head`) ends the printing,
+    /// not the run.
+    fn print(&mut self, i: usize, value: &wactor::Val) -> std::io::Result<()> {
+        if !self.printing {
+            return Ok(());
+        }
+        let text = wasm_wave::to_string(value).unwrap_or_else(|_| format!("{value:?}"));
+        let mut stdout = std::io::stdout().lock();
+        let written = if self.several {
+            writeln!(stdout, "[{i}] {text}")
+        } else {
+            writeln!(stdout, "{text}")
+        };
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.printing = false;
+                Ok(())
+            }
+            written => written,
+        }
+    }
+}
+
+/// Success if no call failed.
+fn exit_code(failed: usize) -> ExitCode {
+    if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
-    })
+    }
 }
 
 /// `--invoke` of a method that returns a stream: each item printed as it
@@ -434,28 +458,12 @@ async fn print_streams(
         streams.push(items.map(move |item| (i, item)));
     }
     let (mut items, mut failed) = (0usize, 0usize);
-    let mut printing = !args.quiet;
+    let mut results = Results::new(args);
     while let Some((i, item)) = streams.next().await {
         match item {
             Ok(value) => {
                 items += 1;
-                if !printing {
-                    continue;
-                }
-                let text = wasm_wave::to_string(&value).unwrap_or_else(|_| format!("{value:?}"));
-                let mut stdout = std::io::stdout().lock();
-                let written = if args.count == 1 {
-                    writeln!(stdout, "{text}")
-                } else {
-                    writeln!(stdout, "[{i}] {text}")
-                }
-                .and_then(|()| stdout.flush());
-                if let Err(e) = written {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        return Err(e.into());
-                    }
-                    printing = false;
-                }
+                results.print(i, &value)?;
             }
             Err(e) => {
                 failed += 1;
@@ -470,9 +478,5 @@ async fn print_streams(
         args.count - failed,
         start.elapsed().as_secs_f64(),
     );
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(exit_code(failed))
 }

@@ -152,27 +152,18 @@ impl SandboxArgs {
         builder
     }
 
-    /// `options` with the `--concurrency-group`s.
-    pub(crate) fn with_groups(&self, mut options: ActorOptions) -> ActorOptions {
-        for (name, limit, methods) in &self.concurrency_groups {
-            options = options.concurrency_group(name.clone(), *limit, methods.clone());
-        }
-        options
-    }
-
     /// The groups asked for, for a summary line: `, groups slow=2 io=4`,
     /// or nothing.
     pub(crate) fn groups_note(&self) -> String {
-        self.concurrency_groups
+        if self.concurrency_groups.is_empty() {
+            return String::new();
+        }
+        let groups: Vec<String> = self
+            .concurrency_groups
             .iter()
-            .map(|(name, limit, _)| format!(" {name}={limit}"))
-            .fold(String::new(), |note, group| {
-                if note.is_empty() {
-                    format!(", groups{group}")
-                } else {
-                    note + &group
-                }
-            })
+            .map(|(name, limit, _)| format!("{name}={limit}"))
+            .collect();
+        format!(", groups {}", groups.join(" "))
     }
 
     /// The actor options these flags ask for, with output labelled with
@@ -207,6 +198,9 @@ impl SandboxArgs {
         }
         if let Some(n) = self.max_connections {
             options = options.max_connections(n);
+        }
+        for (name, limit, methods) in &self.concurrency_groups {
+            options = options.concurrency_group(name.clone(), *limit, methods.clone());
         }
         options.allow_listen(self.allow_listen)
     }

@@ -81,7 +81,7 @@ pub(crate) async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             args.component.display()
         );
     }
-    let mut options = args.sandbox.with_groups(args.sandbox.options());
+    let mut options = args.sandbox.options();
     if let Some(n) = args.max_concurrency {
         options = options.max_concurrency(n);
     }
