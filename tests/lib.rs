@@ -7,9 +7,14 @@ use std::time::Duration;
 use wactor::{ActorComponent, Runtime};
 
 /// A runtime that caches nothing on disk, so tests do not depend on (or
-/// fill) the user's cache.
+/// fill) the user's cache. Its actors run thread per core on two workers
+/// of its own, whatever runtime the test runs in; tests that build their
+/// runtime with `Runtime::builder()` inside tokio run actors on the
+/// test's runtime, so both schedulers run the suite.
 pub fn runtime() -> Runtime {
     Runtime::builder()
+        .thread_per_core(true)
+        .worker_threads(2)
         .cache_dir(None::<&str>)
         .build()
         .expect("the runtime starts")

@@ -1,13 +1,13 @@
 //! The same workloads on bare wasmtime, without wactor: the substrate's own
 //! cost, so a wactor figure can be read as substrate plus overhead.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use futures::future::join_all;
 use wactor::Runtime;
-use wasmtime::Store;
-use wasmtime::component::{Component, Linker, ResourceTable, Val};
+use wasmtime::component::{Component, Func, Linker, ResourceTable, Val};
+use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::figures::Figure;
@@ -152,6 +152,110 @@ pub(crate) async fn actor_creation(rt: &Runtime, scale: Scale) -> Result<Figure>
             "{n} counter instances (a store each, kept alive) instantiated and called once, \
              one after another on one thread, no wactor: {:.3} s",
             wall.as_secs_f64()
+        ),
+    })
+}
+
+/// An instance of the component at `path` on `engine`, its imports WASI
+/// (nothing granted) or traps, and its export `name`.
+async fn instance(engine: &Engine, path: &str, name: &str) -> Result<(Store<Bare>, Func)> {
+    let component = Component::from_file(engine, path)?;
+    let mut linker = Linker::<Bare>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    linker.define_unknown_imports_as_traps(&component)?;
+    let mut store = Bare::store(engine);
+    let instance = linker.instantiate_async(&mut store, &component).await?;
+    let Some(func) = instance.get_func(&mut store, name) else {
+        bail!("{path} has no export {name}");
+    };
+    Ok((store, func))
+}
+
+/// `counter.add(1)` by `Func::call_async`, one call after another, each
+/// timed, on an engine configured as wactor's engine of threaded actors (no
+/// async ABI, epochs on): the median, as `sync_round_trip` reports it.
+pub(crate) async fn sync_call(scale: Scale) -> Result<Figure> {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .wasm_component_model_async(false)
+        .concurrency_support(false)
+        .epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let (mut store, add) = instance(&engine, wactor_examples::COUNTER, "add").await?;
+    let mut out = [Val::Bool(false)];
+    let warm = Instant::now();
+    while warm.elapsed() < scale.window / 3 {
+        add.call_async(&mut store, &[Val::S64(1)], &mut out).await?;
+    }
+    let mut times = Vec::with_capacity(1 << 22);
+    let start = Instant::now();
+    while start.elapsed() < scale.window {
+        let one = Instant::now();
+        add.call_async(&mut store, &[Val::S64(1)], &mut out).await?;
+        times.push(one.elapsed());
+    }
+    let took = start.elapsed();
+    times.sort_unstable();
+    let median = times[times.len() / 2].as_secs_f64() * 1e6;
+    Ok(Figure {
+        value: median,
+        detail: format!(
+            "{} calls of counter.add by call_async in {:.2} s ({:.0} calls/s), one store, no wactor",
+            times.len(),
+            took.as_secs_f64(),
+            times.len() as f64 / took.as_secs_f64()
+        ),
+    })
+}
+
+/// `async-actor.ping(1)` by `Func::call_concurrent`, 1,000 at once in one
+/// `run_concurrent`, batch after batch, on wactor's engine of async actors:
+/// the rate, the median of 3 windows as `batched_async` reports it.
+pub(crate) async fn batched_async(rt: &Runtime, scale: Scale) -> Result<Figure> {
+    const BATCH: u64 = 1000;
+    let (mut store, ping) = instance(rt.engine(), wactor_examples::ASYNC_ACTOR, "ping").await?;
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let mut batch = async || -> Result<u64> {
+            store
+                .run_concurrent(async |accessor| -> Result<()> {
+                    let calls = (0..BATCH).map(|i| async move {
+                        let mut out = [Val::Bool(false)];
+                        ping.call_concurrent(accessor, &[Val::U64(i)], &mut out)
+                            .await
+                    });
+                    for r in join_all(calls).await {
+                        r?;
+                    }
+                    Ok(())
+                })
+                .await??;
+            Ok(BATCH)
+        };
+        let warm = Instant::now();
+        while warm.elapsed() < scale.window / 3 {
+            batch().await?;
+        }
+        let start = Instant::now();
+        let mut calls = 0;
+        while start.elapsed() < scale.window {
+            calls += batch().await?;
+        }
+        runs.push(calls as f64 / start.elapsed().as_secs_f64());
+    }
+    let text = runs
+        .iter()
+        .map(|r| format!("{r:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    runs.sort_by(f64::total_cmp);
+    Ok(Figure {
+        value: runs[1],
+        detail: format!(
+            "async_actor.ping by call_concurrent, {BATCH} per run_concurrent, one store, no wactor; \
+             median of 3 windows of {:.1} s ({text} calls/s)",
+            scale.window.as_secs_f64()
         ),
     })
 }

@@ -25,6 +25,9 @@ pub(crate) struct Workload {
     pub(crate) ray: Option<&'static str>,
     /// Run only when asked for by `--only` (a diagnostic, not a table row).
     pub(crate) extra: bool,
+    /// The figure of the substrate it is compared with (bare wasmtime, or
+    /// for n:n the 1:1 rate), and issue 15's target for that ratio.
+    pub(crate) bare: Option<(&'static str, Option<f64>)>,
 }
 
 impl Workload {
@@ -42,7 +45,15 @@ impl Workload {
             target: None,
             ray: Some(key),
             extra: false,
+            bare: None,
         }
+    }
+
+    /// Compared with the substrate's figure `key`, aiming at `target` for
+    /// the ratio (see [`advantage`]).
+    const fn bare(mut self, key: &'static str, target: Option<f64>) -> Self {
+        self.bare = Some((key, target));
+        self
     }
 
     const fn target(mut self, target: f64) -> Self {
@@ -118,7 +129,23 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         "us",
         Lower,
     )
-    .target(10.0),
+    .target(10.0)
+    .bare("sync_call_bare", Some(0.6)),
+    Workload::new(
+        "sync_round_trip_shared",
+        "1:1 sync round trip (median), actors on a work-stealing runtime",
+        "us",
+        Lower,
+    )
+    .vs(Some("sync_round_trip"))
+    .bare("sync_call_bare", None),
+    Workload::new(
+        "sync_call_bare",
+        "sync call, bare wasmtime call_async (median)",
+        "us",
+        Lower,
+    )
+    .vs(Some("sync_round_trip")),
     Workload::new(
         "batched_sync",
         "1:1 batched trivial calls, sync actor",
@@ -131,7 +158,15 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         "calls/s",
         Higher,
     )
-    .target(300_000.0),
+    .target(300_000.0)
+    .bare("batched_async_bare", Some(0.85)),
+    Workload::new(
+        "batched_async_bare",
+        "batched trivial calls, bare wasmtime call_concurrent",
+        "calls/s",
+        Higher,
+    )
+    .vs(Some("batched_async")),
     Workload::new(
         "batched_sync_metrics",
         "1:1 batched trivial calls, sync actor, with metrics (Prometheus recorder)",
@@ -146,14 +181,39 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         Higher,
     )
     .vs(Some("batched_async")),
-    Workload::new("nn_2x2", "n:n, 2 callers x 2 actors", "calls/s", Higher),
+    Workload::new("nn_2x2", "n:n, 2 callers x 2 actors", "calls/s", Higher)
+        .bare("batched_sync", Some(1.7)),
+    Workload::new(
+        "nn_2x2_shared",
+        "n:n, 2 callers x 2 actors, on a work-stealing runtime",
+        "calls/s",
+        Higher,
+    )
+    .vs(Some("nn_2x2"))
+    .bare("batched_sync_shared", None),
+    Workload::new(
+        "batched_sync_shared",
+        "1:1 batched trivial calls, sync actor, on a work-stealing runtime",
+        "calls/s",
+        Higher,
+    )
+    .vs(Some("batched_sync")),
     Workload::new(
         "actor_creation",
         "actor creation (spawn + first call)",
         "actors/s",
         Higher,
     )
-    .target(20_000.0),
+    .target(20_000.0)
+    .bare("actor_creation_bare", Some(1.6)),
+    Workload::new(
+        "actor_creation_one_thread",
+        "actor creation, one worker thread",
+        "actors/s",
+        Higher,
+    )
+    .vs(Some("actor_creation"))
+    .bare("actor_creation_bare", Some(0.85)),
     Workload::new(
         "actor_creation_copy",
         "actor creation, copy_on_write(false)",
@@ -289,7 +349,8 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         "KiB",
         Lower,
     )
-    .target(4.0),
+    .target(4.0)
+    .bare("inflight_call_mem_bare", Some(1.0 / 1.03)),
     Workload::new(
         "inflight_call_mem_bare",
         "memory per in-flight async call, bare wasmtime",
@@ -302,7 +363,15 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         "actor-to-actor call (awaited, 1:1)",
         "us",
         Lower,
-    ),
+    )
+    .target(6.0),
+    Workload::new(
+        "guest_to_guest_shared",
+        "actor-to-actor call (awaited, 1:1), on a work-stealing runtime",
+        "us",
+        Lower,
+    )
+    .vs(Some("guest_to_guest")),
     // Issue 11's targets: at least 5x Ray + aiohttp's rate at a tenth of
     // its memory growth, against the same server (Ray: 2,116-2,145/s and
     // +130-132 MiB on this machine kind).
@@ -486,9 +555,12 @@ pub(crate) fn table(
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| workload | unit | wactor | Ray 2.60 | wactor vs Ray | target | met |"
+        "| workload | unit | wactor | Ray 2.60 | wactor vs Ray | target | met | wactor / bare |"
     );
-    let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | :---: |");
+    let _ = writeln!(
+        out,
+        "| --- | --- | ---: | ---: | ---: | ---: | :---: | ---: |"
+    );
     for w in WORKLOADS {
         // A row per workload wactor ran; Ray's figure beside it if any.
         let Some(ours) = wactor.get(w.key) else {
@@ -510,16 +582,30 @@ pub(crate) fn table(
             Some(false) => "NO",
             None => "",
         };
+        let bare = w
+            .bare
+            .and_then(|(key, target)| {
+                Some((advantage(w, ours?.value, wactor.get(key)?.value)?, target))
+            })
+            .map_or_else(String::new, |(ratio, target)| match target {
+                Some(t) if judge => format!(
+                    "{ratio:.2} (>= {t:.2}: {})",
+                    if ratio >= t { "yes" } else { "NO" }
+                ),
+                Some(t) => format!("{ratio:.2} (>= {t:.2})"),
+                None => format!("{ratio:.2}"),
+            });
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             w.title,
             w.unit,
             cell(ours),
             cell(theirs),
             ratio,
             target_text(w),
-            met
+            met,
+            bare
         );
     }
     out
@@ -573,12 +659,24 @@ mod tests {
         ]);
         let text = table(&ours, Some(&theirs), true);
         assert!(
-            text.contains("| 1:1 sync round trip (median) | us | 4.00 | - | - | <= 10.0 | yes |")
+            text.contains(
+                "| 1:1 sync round trip (median) | us | 4.00 | - | - | <= 10.0 | yes |  |"
+            )
         );
         // Compared with Ray's figure of another key.
         assert!(text.contains(
             "| Python actor creation (componentize-py) | actors/s | 800 | 2.50 | 320 x better |"
         ));
+        // Beside a figure with a bare counterpart, their ratio and its target.
+        let ours = BTreeMap::from([
+            ("batched_async".to_string(), figure(300.0)),
+            ("batched_async_bare".to_string(), figure(400.0)),
+            ("sync_round_trip".to_string(), figure(1.0)),
+            ("sync_call_bare".to_string(), figure(0.5)),
+        ]);
+        let with_bare = table(&ours, None, true);
+        assert!(with_bare.contains("| 0.75 (>= 0.85: NO) |"), "{with_bare}");
+        assert!(with_bare.contains("| 0.50 (>= 0.60: NO) |"), "{with_bare}");
         // Ray's figures without a wactor figure have no row.
         assert!(!text.contains("RSS per idle actor"));
         assert!(!text.contains("| actor creation (spawn"));

@@ -371,7 +371,7 @@ mod tests {
             "test".into(),
             Arc::new(MethodTable::new(Vec::new())),
             limits,
-            Arc::new(Executor::current_or_new(Some(1)).expect("an executor")),
+            Arc::new(Executor::new(None, Some(1)).expect("an executor")),
         ));
         for _ in 0..running {
             start(&actor);

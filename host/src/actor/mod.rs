@@ -11,7 +11,7 @@ mod program;
 mod shared;
 
 pub(crate) use deadlock::recorded as recorded_wait;
-pub(crate) use executor::Executor;
+pub(crate) use executor::{Executor, Home};
 pub use groups::MAX_CONCURRENCY_GROUPS;
 pub(crate) use groups::{ConcurrencyGroups, GroupSlot, GroupSpec};
 pub use handle::{ActorHandle, TypedRef};

@@ -35,6 +35,7 @@ pub struct RuntimeBuilder {
     max_instances: u32,
     cache_dir: Option<PathBuf>,
     worker_threads: Option<usize>,
+    thread_per_core: Option<bool>,
     task_pool_size: Option<usize>,
     time_slice: Option<Duration>,
     lag_warning: Duration,
@@ -89,6 +90,7 @@ impl Default for RuntimeBuilder {
             max_instances: 1000,
             cache_dir: default_cache_dir(),
             worker_threads: None,
+            thread_per_core: None,
             task_pool_size: None,
             time_slice: Some(DEFAULT_TIME_SLICE),
             lag_warning: DEFAULT_LAG_WARNING,
@@ -134,11 +136,40 @@ impl RuntimeBuilder {
         self
     }
 
-    /// The number of worker threads of the tokio runtime the runtime creates
-    /// when it is built outside of one (default: one per core). Ignored when
-    /// built inside a tokio runtime, whose threads it then uses.
+    /// The number of worker threads the runtime starts for its actors
+    /// (default: one per core). Ignored when actors run on the tokio
+    /// runtime the runtime was built in (see [`thread_per_core`](Self::thread_per_core)).
     pub fn worker_threads(mut self, count: usize) -> Self {
         self.worker_threads = Some(count.max(1));
+        self
+    }
+
+    /// Where actors run. `true`: on worker threads of the runtime's own,
+    /// each with an event loop of its own, an actor staying on the one it
+    /// was placed on (an actor a guest spawns shares its spawner's worker
+    /// while that worker has no more than one actor over the least loaded
+    /// one). Calls between actors of one worker, and from tasks started
+    /// there with [`Runtime::spawn`], then never wake another thread.
+    /// `false`: as tasks of a work-stealing tokio runtime, the one the
+    /// runtime is built in (or one of its own outside any).
+    ///
+    /// The default is `true` outside a tokio runtime and `false` inside
+    /// one, where the embedder's tasks are the callers: a call from another
+    /// thread to a worker that sleeps has to wake it, which costs more than
+    /// a trivial call. `docs/benchmarks.md` has the figures both ways.
+    ///
+    /// ```
+    /// # fn main() -> wactor::Result<()> {
+    /// let runtime = wactor::Runtime::builder()
+    ///     .thread_per_core(true)
+    ///     .worker_threads(2)
+    ///     .build()?;
+    /// # drop(runtime);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn thread_per_core(mut self, on: bool) -> Self {
+        self.thread_per_core = Some(on);
         self
     }
 
@@ -287,16 +318,16 @@ impl RuntimeBuilder {
     /// Builds the runtime.
     ///
     /// Inside a tokio runtime, actors run on that runtime; outside, the
-    /// runtime starts a multi-threaded tokio runtime of its own, whose
-    /// threads stop when the last handle of the runtime, its components and
-    /// its actors is dropped.
+    /// runtime starts worker threads of its own, one per core (see
+    /// [`thread_per_core`](Self::thread_per_core)), which stop when the last
+    /// handle of the runtime, its components and its actors is dropped.
     ///
     /// # Errors
     ///
     /// [`Error::Setup`] if the engine (e.g. its instance pool), a
     /// capability's imports or the threads cannot be set up.
     pub fn build(self) -> Result<Runtime> {
-        let executor = Executor::current_or_new(self.worker_threads)
+        let executor = Executor::new(self.thread_per_core, self.worker_threads)
             .map_err(|e| Error::setup("the tokio runtime", Arc::new(e)))?;
         let settings = EngineSettings {
             pooling: self.pooling,
@@ -467,6 +498,42 @@ impl Runtime {
     pub fn engine(&self) -> &wasmtime::Engine {
         &self.inner.engines.concurrent().engine
     }
+
+    /// Runs `task` on the threads actors run on, where an actor spawned
+    /// now would go, and returns its handle. With
+    /// [`thread_per_core`](RuntimeBuilder::thread_per_core), a task that
+    /// makes many calls is best run here: actors it spawns go to its own
+    /// worker (while that worker has no more than its share), and a call
+    /// to an actor on the same worker wakes no other thread.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use wasmtime::component::Val;
+    ///
+    /// let runtime = wactor::Runtime::builder().thread_per_core(true).build()?;
+    /// let counter = runtime.load(wactor_examples::COUNTER)?;
+    /// let total = runtime
+    ///     .spawn(async move {
+    ///         // Spawned here, the actor shares this task's worker.
+    ///         let actor = counter.spawn(wactor::ActorOptions::new())?;
+    ///         for _ in 0..9 {
+    ///             actor.call("add", vec![Val::S64(1)])?.await?;
+    ///         }
+    ///         actor.call("add", vec![Val::S64(1)])?.await
+    ///     })
+    ///     .await??;
+    /// assert_eq!(total, Val::S64(10));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.executor.spawn(task)
+    }
 }
 
 /// `$WACTOR_CACHE_DIR`, else `$XDG_CACHE_HOME/wactor`, else `~/.cache/wactor`.
@@ -595,7 +662,7 @@ const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 /// runtime's threads (their event-loop lag).
 fn start_sampler(runtime: &Runtime) {
     let engines = Arc::downgrade(&runtime.inner.engines);
-    runtime.inner.executor.handle().spawn(async move {
+    runtime.inner.executor.spawn(async move {
         let metrics = crate::observe::RuntimeMetrics::new();
         let probe = Duration::from_millis(100);
         loop {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Weak};
 use wasmtime::component::{Func, Instance};
 use wasmtime::{AsContextMut, Store, UpdateDeadline};
 
-use crate::actor::{ActorHandle, ActorShared, Executor, Limits, ProgramSlot};
+use crate::actor::{ActorHandle, ActorShared, Executor, Home, Limits, ProgramSlot};
 use crate::call::{LocalMailbox, Mailbox};
 use crate::engine::CompiledComponent;
 use crate::error::DeathCause;
@@ -67,18 +67,21 @@ pub(crate) fn spawn(
     }
     let (mailbox, rx) = LocalMailbox::new(shared.limits.groups.clone());
     let handle = ActorHandle::new(shared.clone(), Arc::new(mailbox));
+    let home = executor.place();
     let actor = Actor {
         shared,
         component,
         mailbox: handle.weak_mailbox(),
         config: plan.instance,
         role,
+        executor: executor.clone(),
+        home,
         _program_slot: plan.program_slot,
     };
     match role {
-        Role::AsyncActor | Role::Driver => executor.handle().spawn(async_actor::run(actor, rx)),
-        Role::ThreadedActor => executor.handle().spawn(threaded::run(actor, rx)),
-    };
+        Role::AsyncActor | Role::Driver => executor.spawn_actor(home, async_actor::run(actor, rx)),
+        Role::ThreadedActor => executor.spawn_actor(home, threaded::run(actor, rx)),
+    }
     handle
 }
 
@@ -91,6 +94,10 @@ pub(crate) struct Actor {
     pub(crate) mailbox: Weak<dyn Mailbox>,
     pub(crate) config: InstanceConfig,
     pub(crate) role: Role,
+    /// Where its task runs, and the worker it was placed on (its replicas
+    /// go to the workers after it).
+    pub(crate) executor: Arc<Executor>,
+    pub(crate) home: Home,
     /// Given back to its program when the scheduler ends.
     _program_slot: Option<ProgramSlot>,
 }

@@ -51,7 +51,7 @@ fn actor(max_task_retries: u32) -> Arc<ActorShared> {
         "faulty".into(),
         faulty_methods(),
         limits,
-        Arc::new(Executor::current_or_new(None).expect("inside tokio")),
+        Arc::new(Executor::new(None, None).expect("inside tokio")),
     ))
 }
 

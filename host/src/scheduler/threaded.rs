@@ -51,13 +51,19 @@ pub(super) async fn run(actor: Actor, mut mailbox: Vec<mpsc::UnboundedReceiver<C
             .map(|rx| Arc::new(Mutex::new(rx)))
             .collect();
         let mut workers = JoinSet::new();
+        let mut index = 0;
         for (group, queue) in queues.iter().enumerate() {
             for replica in 0..groups.limit(group) {
                 let (actor, queue) = (actor.clone(), queue.clone());
                 let span = tracing::debug_span!("replica", group = groups.name(group), replica);
-                workers.spawn(
+                // Replicas exist to run at once: each on the next worker.
+                actor.executor.clone().spawn_replica(
+                    actor.home,
+                    index,
+                    &mut workers,
                     async move { worker(&actor, &mut Queue::Shared(queue)).await }.instrument(span),
                 );
+                index += 1;
             }
         }
         while let Some(joined) = workers.join_next().await {
