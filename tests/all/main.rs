@@ -2,6 +2,7 @@
 //! through the real host.
 
 mod async_actor;
+mod caller_runs;
 mod capabilities;
 mod chaos;
 mod concurrency_groups;

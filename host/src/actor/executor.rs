@@ -110,6 +110,36 @@ impl Executor {
         }
     }
 
+    /// Whether a call to an actor at `home` may run on this thread (caller-
+    /// runs dispatch): thread per core, on its own worker or on a thread of
+    /// the embedder's, where the other way is waking the actor's worker.
+    /// Not on another worker, where the instance's memory would cross
+    /// cores on every call (two callers calling two actors ran a third
+    /// slower); never on a shared runtime, where tasks move between
+    /// threads anyway and the actor's task is the cheaper place.
+    pub(crate) fn may_run_here(&self, home: Home) -> bool {
+        match self {
+            Executor::Shared(..) => false,
+            Executor::PerCore(workers) => match HERE.get() {
+                Some((id, here)) if id == workers.id => here == home,
+                _ => true,
+            },
+        }
+    }
+
+    /// Whether actors run thread per core.
+    pub(crate) fn is_per_core(&self) -> bool {
+        matches!(self, Executor::PerCore(_))
+    }
+
+    /// The runtime of the worker `home`.
+    pub(crate) fn handle(&self, home: Home) -> &Handle {
+        match self {
+            Executor::Shared(handle, _) => handle,
+            Executor::PerCore(workers) => &workers.workers[home].handle,
+        }
+    }
+
     /// Spawns an actor's task at `home` (from [`Executor::place`]).
     pub(crate) fn spawn_actor<F>(&self, home: Home, task: F)
     where

@@ -32,6 +32,17 @@ pub(crate) trait Mailbox: Send + Sync + 'static {
     }
 }
 
+/// Runs a call where it was made when the actor is idle (the scheduler's
+/// caller-runs dispatch), so that it need not go through the queue.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    /// Runs `call` now, on this thread, if the actor can take it at once
+    /// without overtaking a queued call; else gives it back.
+    fn run_here(&self, call: Call) -> Result<(), Call>;
+
+    /// Counts a call about to be queued, before it is sent.
+    fn queued(&self);
+}
+
 /// The mailbox of an actor in this process: an unbounded FIFO channel per
 /// concurrency group, which its scheduler reads. Unbounded because
 /// backpressure is counted (`max_pending_calls`) rather than awaited: a
@@ -39,6 +50,9 @@ pub(crate) trait Mailbox: Send + Sync + 'static {
 pub(crate) struct LocalMailbox {
     queues: Vec<mpsc::UnboundedSender<Call>>,
     groups: Arc<ConcurrencyGroups>,
+    /// Runs calls on the caller's thread while the actor is idle, if its
+    /// scheduler can.
+    here: Option<Arc<dyn Dispatch>>,
 }
 
 impl LocalMailbox {
@@ -48,12 +62,35 @@ impl LocalMailbox {
         groups: Arc<ConcurrencyGroups>,
     ) -> (LocalMailbox, Vec<mpsc::UnboundedReceiver<Call>>) {
         let (queues, receivers) = (0..groups.len()).map(|_| mpsc::unbounded_channel()).unzip();
-        (LocalMailbox { queues, groups }, receivers)
+        (
+            LocalMailbox {
+                queues,
+                groups,
+                here: None,
+            },
+            receivers,
+        )
+    }
+
+    /// The same, trying `here` first for every call.
+    pub(crate) fn with_dispatch(mut self, here: Arc<dyn Dispatch>) -> Self {
+        self.here = Some(here);
+        self
     }
 }
 
 impl Mailbox for LocalMailbox {
     fn post(&self, call: Call) -> Result<(), Call> {
+        let call = match &self.here {
+            Some(here) => match here.run_here(call) {
+                Ok(()) => return Ok(()),
+                Err(call) => {
+                    here.queued();
+                    call
+                }
+            },
+            None => call,
+        };
         let queue = match self.queues.as_slice() {
             [only] => only,
             queues => &queues[self.groups.of(call.method)],

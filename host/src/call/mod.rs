@@ -20,7 +20,7 @@ pub(crate) use envelope::CallEnvelope;
 #[cfg(any(test, feature = "cluster"))]
 pub(crate) use envelope::Sealed;
 pub(crate) use envelope::{Call, CallTrace};
-pub(crate) use mailbox::{LocalMailbox, Mailbox};
+pub(crate) use mailbox::{Dispatch, LocalMailbox, Mailbox};
 pub use method::{ActorKind, Method};
 pub(crate) use method::{MethodTable, RefParam, ResourceNames, StreamItem};
 pub use stats::ActorStats;

@@ -227,7 +227,7 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
                 }
             });
             let result = tokio::select! {
-                result = event_loop => result,
+                result = super::caller_runs::in_guest(event_loop) => result,
                 _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
             };
 

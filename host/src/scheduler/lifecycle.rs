@@ -282,6 +282,14 @@ pub(crate) fn bury(
     }
 }
 
+/// Resolves a call of a dead actor that was taken from its queue but never
+/// started.
+pub(crate) fn bury_taken(actor: &ActorShared, call: Call) {
+    let error = actor.died_error();
+    never_ran(actor, call.method, call.queued_at(), &error);
+    call.promise.resolve(Err(error));
+}
+
 /// A queued call of `method` ends without having run, with `error`
 /// (cancelled, or its actor died): counted and reported as such.
 fn never_ran(actor: &ActorShared, method: u32, queued_at: Option<Moment>, error: &Error) {

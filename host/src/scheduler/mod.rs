@@ -12,6 +12,7 @@
 //! with [`Error::ActorDied`](crate::Error::ActorDied).
 
 mod async_actor;
+mod caller_runs;
 mod lifecycle;
 mod queues;
 mod streams;
@@ -66,8 +67,21 @@ pub(crate) fn spawn(
         observer.spawned(me);
     }
     let (mailbox, rx) = LocalMailbox::new(shared.limits.groups.clone());
-    let handle = ActorHandle::new(shared.clone(), Arc::new(mailbox));
     let home = executor.place();
+    // The default threaded actor, one instance, thread per core, runs a
+    // call on the caller's thread while it is idle (`caller_runs`).
+    let groups = &shared.limits.groups;
+    let (mailbox, here) = if role == Role::ThreadedActor
+        && executor.is_per_core()
+        && groups.len() == 1
+        && groups.limit(0) == 1
+    {
+        let (here, taken) = caller_runs::CallerRuns::new(shared.clone(), executor.clone(), home);
+        (mailbox.with_dispatch(here.clone()), Some((here, taken)))
+    } else {
+        (mailbox, None)
+    };
+    let handle = ActorHandle::new(shared.clone(), Arc::new(mailbox));
     let actor = Actor {
         shared,
         component,
@@ -80,7 +94,7 @@ pub(crate) fn spawn(
     };
     match role {
         Role::AsyncActor | Role::Driver => executor.spawn_actor(home, async_actor::run(actor, rx)),
-        Role::ThreadedActor => executor.spawn_actor(home, threaded::run(actor, rx)),
+        Role::ThreadedActor => executor.spawn_actor(home, threaded::run(actor, rx, here)),
     }
     handle
 }

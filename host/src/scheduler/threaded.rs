@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+use super::caller_runs::{self, CallerRuns, Handover, Instance, in_guest};
 use super::lifecycle::{self, ResultSlot, Returned};
 use super::{Actor, death_cause, instantiate};
 use crate::call::Call;
@@ -27,14 +28,32 @@ use crate::error::DeathCause;
 use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 use crate::observe::Moment;
 
-pub(super) async fn run(actor: Actor, mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>) {
+pub(super) async fn run(
+    actor: Actor,
+    mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>,
+    here: Option<(Arc<CallerRuns>, mpsc::UnboundedReceiver<Handover>)>,
+) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
         let groups = shared.limits.groups.clone();
         // One instance (the default) needs no shared queue and no task of
-        // its own: this task is its worker. Spawning is then one task, and a
-        // call takes no lock.
+        // its own: this task is its worker, and callers run calls
+        // themselves while it is idle (`caller_runs`).
+        if let Some((here, mut taken)) = here {
+            let mut rx = mailbox.remove(0);
+            serve(&actor, &mut rx, &here, &mut taken).await;
+            if shared.is_dead() {
+                let mut handed = Vec::new();
+                while let Ok((call, _)) = taken.try_recv() {
+                    handed.push(call);
+                }
+                lifecycle::bury(&shared, &mut rx, handed);
+            }
+            return;
+        }
+        // On a shared runtime (no caller runs a call), the one instance's
+        // worker is this task, owning the mailbox: a call takes no lock.
         if mailbox.len() == 1 && groups.limit(0) == 1 {
             let mut queue = Queue::Own(mailbox.remove(0));
             worker(&actor, &mut queue).await;
@@ -116,6 +135,201 @@ impl Queue {
     }
 }
 
+/// The one-instance actor's task: it runs the calls callers could not run
+/// themselves (the actor was busy, or calls were queued), and finishes the
+/// calls they handed over. Returns when the actor dies, or when every handle
+/// is gone and nothing is left to run.
+async fn serve(
+    actor: &Actor,
+    rx: &mut mpsc::UnboundedReceiver<Call>,
+    here: &CallerRuns,
+    taken: &mut mpsc::UnboundedReceiver<Handover>,
+) {
+    let shared = &actor.shared;
+    let mut dead = shared.watch_death();
+    // One death watch for the task's life, not one per call.
+    let death = async move {
+        let _ = dead.wait_for(|dead| *dead).await;
+    };
+    tokio::pin!(death);
+    {
+        // Instantiating holds the instance: calls made meanwhile queue.
+        let mut slot = here.slot.clone().lock_owned().await;
+        match Instance::new(actor).await {
+            Ok(instance) => *slot = Some(instance),
+            Err(cause) => {
+                shared.die(cause);
+                return;
+            }
+        }
+    }
+    // When the last call ended, if the actor is observed (see `worker`).
+    let mut ended: Option<Moment> = None;
+    let mut open = true;
+    loop {
+        // Wait for work: a call a caller handed over, or a queued one.
+        let (mut call, waited) = if open {
+            let mut waited = false;
+            let recv = rx.recv();
+            tokio::pin!(recv);
+            let next = std::future::poll_fn(|cx| {
+                let polled = recv.as_mut().poll(cx);
+                waited |= polled.is_pending();
+                polled
+            });
+            tokio::select! {
+                biased;
+                _ = &mut death => return,
+                Some(handed) = taken.recv() => {
+                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+                        return;
+                    }
+                    continue;
+                }
+                call = next => match call {
+                    Some(call) => (call, waited),
+                    None => {
+                        open = false;
+                        continue;
+                    }
+                },
+            }
+        } else {
+            // Every handle is gone: finish what was handed over, then stop.
+            match taken.try_recv() {
+                Ok(handed) => {
+                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+                        return;
+                    }
+                    continue;
+                }
+                Err(_) => return,
+            }
+        };
+        // The instance; a call handed over meanwhile holds it, and was
+        // started before this one was taken.
+        let mut slot = loop {
+            tokio::select! {
+                biased;
+                _ = &mut death => {
+                    lifecycle::bury_taken(shared, call);
+                    return;
+                }
+                Some(handed) = taken.recv() => {
+                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+                        lifecycle::bury_taken(shared, call);
+                        return;
+                    }
+                }
+                slot = here.slot.clone().lock_owned() => break slot,
+            }
+        };
+        // This call and every call queued behind it, on the instance held
+        // once: callers queue meanwhile.
+        let mut began = ended.take().filter(|_| !waited);
+        loop {
+            here.queued
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            let instance = slot.as_mut().expect("instantiated");
+            if let Some((started, mut prepared)) =
+                caller_runs::prepare(instance, call, shared, began)
+            {
+                let called = tokio::select! {
+                    biased;
+                    _ = &mut death => {
+                        // Killed mid-call: dropping the call leaves this
+                        // instance unusable, which is fine, as it is never
+                        // used again.
+                        started.abandon(shared, shared.died_error());
+                        return;
+                    }
+                    called = in_guest(prepared.run(instance)) => called,
+                };
+                match called {
+                    Ok(()) => ended = prepared.settle(instance, shared, started),
+                    Err(trap) => {
+                        if !trapped(actor, &mut slot, started, &trap).await {
+                            return;
+                        }
+                        ended = None;
+                    }
+                }
+            }
+            // A call already waiting starts when this one ended.
+            began = ended;
+            match rx.try_recv() {
+                Ok(next) => call = next,
+                Err(_) => break,
+            }
+        }
+        ended = began;
+    }
+}
+
+/// Finishes a call a caller started and handed over. `false` if the actor
+/// died.
+async fn finish_handed(
+    actor: &Actor,
+    (started, running): Handover,
+    death: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ended: &mut Option<Moment>,
+) -> bool {
+    let shared = &actor.shared;
+    let ran = tokio::select! {
+        biased;
+        _ = death.as_mut() => {
+            started.abandon(shared, shared.died_error());
+            return false;
+        }
+        ran = in_guest(running) => ran,
+    };
+    let caller_runs::Ran {
+        mut guard,
+        called,
+        prepared,
+    } = ran;
+    match called {
+        Ok(()) => {
+            *ended = prepared.settle(guard.as_mut().expect("ran on it"), shared, started);
+            true
+        }
+        Err(trap) => trapped(actor, &mut guard, started, &trap).await,
+    }
+}
+
+/// After a trap in `call`: the instance is replaced if the actor may be
+/// restarted (`true`), else the actor dies (`false`).
+async fn trapped(
+    actor: &Actor,
+    slot: &mut caller_runs::Guard,
+    call: lifecycle::Started,
+    trap: &wasmtime::Error,
+) -> bool {
+    let shared = &actor.shared;
+    let cause = death_cause(trap);
+    if matches!(cause, DeathCause::Trap(_))
+        && let Some(restart) = shared.try_restart()
+    {
+        tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
+        call.lost(shared, &cause, &actor.mailbox);
+        **slot = None;
+        return match Instance::new(actor).await {
+            Ok(instance) => {
+                **slot = Some(instance);
+                true
+            }
+            Err(cause) => {
+                shared.die(cause);
+                false
+            }
+        };
+    }
+    tracing::warn!(actor = %shared.name, %cause, "actor died");
+    shared.die(cause);
+    call.abandon(shared, shared.died_error());
+    false
+}
+
 async fn worker(actor: &Actor, queue: &mut Queue) {
     let shared = &actor.shared;
     let (mut store, mut funcs) = match instantiate(actor).await {
@@ -178,9 +392,9 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
                 call.abandon(shared, shared.died_error());
                 return;
             }
-            called = func
+            called = in_guest(func
                 .call_async(&mut store, &vals, result.slots())
-                .instrument(call.span()) => called,
+                .instrument(call.span())) => called,
         };
         match called {
             Ok(()) => {
