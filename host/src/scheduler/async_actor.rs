@@ -138,7 +138,8 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
             // Dropping the whole loop is what wasmtime recommends for
             // timeouts.
             let mut dead_outside = shared.watch_death();
-            let event_loop = store.run_concurrent(async |accessor| -> wasmtime::Result<()> {
+            // Marked as running a guest while polled (`caller_runs`).
+            let event_loop = super::caller_runs::in_guest(store.run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut in_flight = FuturesUnordered::new();
                 // One death watch for the whole loop: making a fresh one at
                 // every turn would register and drop a waiter per call.
@@ -225,9 +226,9 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>
                         }
                     }
                 }
-            });
+            }));
             let result = tokio::select! {
-                result = super::caller_runs::in_guest(event_loop) => result,
+                result = event_loop => result,
                 _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
             };
 

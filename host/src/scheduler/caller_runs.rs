@@ -49,7 +49,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use tracing::Instrument;
 use wasmtime::Store;
 use wasmtime::component::Func;
@@ -110,12 +110,46 @@ pub(super) async fn in_guest<F: Future>(future: F) -> F::Output {
     .await
 }
 
+/// The call a caller handed over to the actor's task. There is at most
+/// one: it holds the instance, so no other caller runs one meanwhile. (A
+/// slot and a `Notify`, not a channel: a tokio channel allocates room for
+/// 32 at once, 5 KiB for every actor.)
+#[derive(Default)]
+pub(super) struct Handed {
+    call: std::sync::Mutex<Option<Handover>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Handed {
+    fn put(&self, handover: Handover) {
+        *self.call.lock().unwrap_or_else(|e| e.into_inner()) = Some(handover);
+        self.ready.notify_one();
+    }
+
+    /// The call handed over, if there is one now.
+    pub(super) fn take(&self) -> Option<Handover> {
+        self.call.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The next call handed over.
+    pub(super) async fn next(&self) -> Handover {
+        loop {
+            if let Some(handover) = self.take() {
+                return handover;
+            }
+            // A `put` between the `take` and here leaves a permit.
+            self.ready.notified().await;
+        }
+    }
+}
+
 /// What the callers of one actor and its task share.
 pub(super) struct CallerRuns {
     pub(super) slot: Slot,
     /// Calls posted and not yet taken by the actor's task.
     pub(super) queued: AtomicUsize,
-    handover: mpsc::UnboundedSender<Handover>,
+    /// The call a caller handed over, if any.
+    pub(super) handed: Handed,
     shared: Arc<ActorShared>,
     /// The actor's worker: entered while a call runs here, so that what the
     /// guest's imports spawn or time runs there.
@@ -131,18 +165,16 @@ impl CallerRuns {
         shared: Arc<ActorShared>,
         executor: Arc<Executor>,
         home: Home,
-    ) -> (Arc<CallerRuns>, mpsc::UnboundedReceiver<Handover>) {
-        let (handover, taken) = mpsc::unbounded_channel();
-        let here = Arc::new(CallerRuns {
+    ) -> Arc<CallerRuns> {
+        Arc::new(CallerRuns {
             slot: Arc::new(Mutex::new(None)),
             queued: AtomicUsize::new(0),
-            handover,
+            handed: Handed::default(),
             shared,
             runtime: executor.handle(home).clone(),
             executor,
             home,
-        });
-        (here, taken)
+        })
     }
 }
 
@@ -183,15 +215,12 @@ impl Dispatch for CallerRuns {
                 prepared.settle(guard.as_mut().expect("ran on it"), &self.shared, call);
             }
             // A trap (the actor's task restarts or buries the actor), or a
-            // guest that yielded: the actor's task finishes it. If the task
-            // is gone, dropping the call resolves its ref.
+            // guest that yielded: the actor's task finishes it.
             Some((call, _, Poll::Ready(ran))) => {
-                let _ = self
-                    .handover
-                    .send((call, Box::pin(std::future::ready(ran))));
+                self.handed.put((call, Box::pin(std::future::ready(ran))));
             }
             Some((call, running, Poll::Pending)) => {
-                let _ = self.handover.send((call, running));
+                self.handed.put((call, running));
             }
         }
         Ok(())

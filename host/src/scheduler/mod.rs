@@ -76,8 +76,8 @@ pub(crate) fn spawn(
         && groups.len() == 1
         && groups.limit(0) == 1
     {
-        let (here, taken) = caller_runs::CallerRuns::new(shared.clone(), executor.clone(), home);
-        (mailbox.with_dispatch(here.clone()), Some((here, taken)))
+        let here = caller_runs::CallerRuns::new(shared.clone(), executor.clone(), home);
+        (mailbox.with_dispatch(here.clone()), Some(here))
     } else {
         (mailbox, None)
     };
@@ -117,9 +117,17 @@ pub(crate) struct Actor {
 }
 
 /// A new instance of the actor, with its methods' functions in method order.
+///
+/// Boxed: instantiating is a large future, needed once. Inline, it would
+/// sit in every actor's task for the actor's whole life; boxed, its memory
+/// is freed, and reused by the next spawn, as soon as the instance is made.
 pub(crate) async fn instantiate(
     actor: &Actor,
 ) -> Result<(Store<ActorState>, Vec<Func>), DeathCause> {
+    Box::pin(instantiate_now(actor)).await
+}
+
+async fn instantiate_now(actor: &Actor) -> Result<(Store<ActorState>, Vec<Func>), DeathCause> {
     let shared = &actor.shared;
     let linked = actor.component.linked_for(actor.role).await;
     let engines = &actor.component.engines;

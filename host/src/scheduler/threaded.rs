@@ -31,7 +31,7 @@ use crate::observe::Moment;
 pub(super) async fn run(
     actor: Actor,
     mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>,
-    here: Option<(Arc<CallerRuns>, mpsc::UnboundedReceiver<Handover>)>,
+    here: Option<Arc<CallerRuns>>,
 ) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
@@ -40,14 +40,11 @@ pub(super) async fn run(
         // One instance (the default) needs no shared queue and no task of
         // its own: this task is its worker, and callers run calls
         // themselves while it is idle (`caller_runs`).
-        if let Some((here, mut taken)) = here {
+        if let Some(here) = here {
             let mut rx = mailbox.remove(0);
-            serve(&actor, &mut rx, &here, &mut taken).await;
+            serve(&actor, &mut rx, &here).await;
             if shared.is_dead() {
-                let mut handed = Vec::new();
-                while let Ok((call, _)) = taken.try_recv() {
-                    handed.push(call);
-                }
+                let handed = here.handed.take().map(|(call, _)| call);
                 lifecycle::bury(&shared, &mut rx, handed);
             }
             return;
@@ -139,12 +136,7 @@ impl Queue {
 /// themselves (the actor was busy, or calls were queued), and finishes the
 /// calls they handed over. Returns when the actor dies, or when every handle
 /// is gone and nothing is left to run.
-async fn serve(
-    actor: &Actor,
-    rx: &mut mpsc::UnboundedReceiver<Call>,
-    here: &CallerRuns,
-    taken: &mut mpsc::UnboundedReceiver<Handover>,
-) {
+async fn serve(actor: &Actor, rx: &mut mpsc::UnboundedReceiver<Call>, here: &CallerRuns) {
     let shared = &actor.shared;
     let mut dead = shared.watch_death();
     // One death watch for the task's life, not one per call.
@@ -180,8 +172,8 @@ async fn serve(
             tokio::select! {
                 biased;
                 _ = &mut death => return,
-                Some(handed) = taken.recv() => {
-                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+                handed = here.handed.next() => {
+                    if !Box::pin(finish_handed(actor, handed, &mut death, &mut ended)).await {
                         return;
                     }
                     continue;
@@ -196,14 +188,14 @@ async fn serve(
             }
         } else {
             // Every handle is gone: finish what was handed over, then stop.
-            match taken.try_recv() {
-                Ok(handed) => {
-                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+            match here.handed.take() {
+                Some(handed) => {
+                    if !Box::pin(finish_handed(actor, handed, &mut death, &mut ended)).await {
                         return;
                     }
                     continue;
                 }
-                Err(_) => return,
+                None => return,
             }
         };
         // The instance; a call handed over meanwhile holds it, and was
@@ -215,8 +207,8 @@ async fn serve(
                     lifecycle::bury_taken(shared, call);
                     return;
                 }
-                Some(handed) = taken.recv() => {
-                    if !finish_handed(actor, handed, &mut death, &mut ended).await {
+                handed = here.handed.next() => {
+                    if !Box::pin(finish_handed(actor, handed, &mut death, &mut ended)).await {
                         lifecycle::bury_taken(shared, call);
                         return;
                     }
@@ -243,12 +235,15 @@ async fn serve(
                         started.abandon(shared, shared.died_error());
                         return;
                     }
-                    called = in_guest(prepared.run(instance)) => called,
+                    // Boxed: wasmtime's call future is 3 KB, which would
+                    // otherwise sit in every actor's task (and be fresh
+                    // memory for every spawn); a box is reused call to call.
+                    called = in_guest(Box::pin(prepared.run(instance))) => called,
                 };
                 match called {
                     Ok(()) => ended = prepared.settle(instance, shared, started),
                     Err(trap) => {
-                        if !trapped(actor, &mut slot, started, &trap).await {
+                        if !Box::pin(trapped(actor, &mut slot, started, &trap)).await {
                             return;
                         }
                         ended = None;
@@ -267,7 +262,9 @@ async fn serve(
 }
 
 /// Finishes a call a caller started and handed over. `false` if the actor
-/// died.
+/// died. (Boxed where it is awaited, as is [`trapped`]: rare paths, whose
+/// futures would otherwise make every actor's task that much larger, and
+/// every spawn touch that much more fresh memory.)
 async fn finish_handed(
     actor: &Actor,
     (started, running): Handover,
@@ -392,9 +389,10 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
                 call.abandon(shared, shared.died_error());
                 return;
             }
-            called = in_guest(func
+            // Boxed, as in `serve`.
+            called = in_guest(Box::pin(func
                 .call_async(&mut store, &vals, result.slots())
-                .instrument(call.span())) => called,
+                .instrument(call.span()))) => called,
         };
         match called {
             Ok(()) => {
