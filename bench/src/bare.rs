@@ -244,14 +244,9 @@ pub(crate) async fn batched_async(rt: &Runtime, scale: Scale) -> Result<Figure> 
         }
         runs.push(calls as f64 / start.elapsed().as_secs_f64());
     }
-    let text = runs
-        .iter()
-        .map(|r| format!("{r:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    runs.sort_by(f64::total_cmp);
+    let (rate, text) = crate::scale::median(runs);
     Ok(Figure {
-        value: runs[1],
+        value: rate,
         detail: format!(
             "async_actor.ping by call_concurrent, {BATCH} per run_concurrent, one store, no wactor; \
              median of 3 windows of {:.1} s ({text} calls/s)",

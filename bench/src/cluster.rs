@@ -161,15 +161,10 @@ async fn batched(nodes: usize, scale: Scale) -> Result<Figure> {
         }
         rates.push(calls as f64 / start.elapsed().as_secs_f64());
     }
-    let runs = rates
-        .iter()
-        .map(|r| format!("{r:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    rates.sort_by(f64::total_cmp);
+    let (rate, runs) = crate::scale::median(rates);
     rt.leave();
     Ok(Figure {
-        value: rates[1],
+        value: rate,
         detail: format!(
             "async_actor.ping in batches of {BATCH} from one caller, round-robin over {nodes} \
              node(s); median of 3 windows of {:.1} s ({runs} calls/s)",

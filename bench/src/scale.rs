@@ -41,6 +41,18 @@ impl Scale {
     };
 }
 
+/// The median of some measurements (three, in practice), and all of them
+/// in the order measured, for a figure's detail.
+pub(crate) fn median(mut runs: Vec<f64>) -> (f64, String) {
+    let text = runs
+        .iter()
+        .map(|r| format!("{r:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    runs.sort_by(f64::total_cmp);
+    (runs[runs.len() / 2], text)
+}
+
 /// The resident set of this process, in KiB.
 pub(crate) fn rss_kib() -> Result<f64> {
     let status =

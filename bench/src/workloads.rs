@@ -241,13 +241,7 @@ where
     for _ in 0..3 {
         runs.push(measure().await?);
     }
-    let text = runs
-        .iter()
-        .map(|r| format!("{r:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    runs.sort_by(f64::total_cmp);
-    Ok((runs[1], text))
+    Ok(crate::scale::median(runs))
 }
 
 /// Batches of 1,000 trivial calls on one actor, each batch awaited whole.
@@ -329,14 +323,9 @@ async fn n_to_n(rt: &Runtime, scale: Scale) -> Result<Figure> {
             *sum += rate;
         }
     }
-    let runs = sums
-        .iter()
-        .map(|r| format!("{r:.0}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    sums.sort_by(f64::total_cmp);
+    let (rate, runs) = crate::scale::median(sums.to_vec());
     Ok(Figure {
-        value: sums[1],
+        value: rate,
         detail: format!(
             "2 callers x 2 counter actors (each caller spawned one), batches of {BATCH} \
              round-robin; median of 3 windows of {:.1} s ({runs} calls/s)",

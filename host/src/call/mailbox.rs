@@ -8,9 +8,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use super::envelope::Call;
+use super::queue::{CallQueue, CallSender, call_queue};
 use crate::actor::ConcurrencyGroups;
 
 /// Delivers calls to one actor.
@@ -43,12 +42,12 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     fn queued(&self);
 }
 
-/// The mailbox of an actor in this process: an unbounded FIFO channel per
+/// The mailbox of an actor in this process: an unbounded FIFO queue per
 /// concurrency group, which its scheduler reads. Unbounded because
 /// backpressure is counted (`max_pending_calls`) rather than awaited: a
 /// call must return at once.
 pub(crate) struct LocalMailbox {
-    queues: Vec<mpsc::UnboundedSender<Call>>,
+    queues: Vec<CallSender>,
     groups: Arc<ConcurrencyGroups>,
     /// Runs calls on the caller's thread while the actor is idle, if its
     /// scheduler can.
@@ -58,10 +57,8 @@ pub(crate) struct LocalMailbox {
 impl LocalMailbox {
     /// A mailbox and the receiving ends its scheduler reads, one per group
     /// of `groups`, in group order.
-    pub(crate) fn new(
-        groups: Arc<ConcurrencyGroups>,
-    ) -> (LocalMailbox, Vec<mpsc::UnboundedReceiver<Call>>) {
-        let (queues, receivers) = (0..groups.len()).map(|_| mpsc::unbounded_channel()).unzip();
+    pub(crate) fn new(groups: Arc<ConcurrencyGroups>) -> (LocalMailbox, Vec<CallQueue>) {
+        let (queues, receivers) = (0..groups.len()).map(|_| call_queue()).unzip();
         (
             LocalMailbox {
                 queues,
@@ -95,8 +92,6 @@ impl Mailbox for LocalMailbox {
             [only] => only,
             queues => &queues[self.groups.of(call.method)],
         };
-        queue
-            .send(call)
-            .map_err(|mpsc::error::SendError(call)| call)
+        queue.send(call)
     }
 }

@@ -11,6 +11,7 @@ mod args;
 mod envelope;
 mod mailbox;
 mod method;
+mod queue;
 mod stats;
 
 pub(crate) use args::footprint;
@@ -23,5 +24,6 @@ pub(crate) use envelope::{Call, CallTrace};
 pub(crate) use mailbox::{Dispatch, LocalMailbox, Mailbox};
 pub use method::{ActorKind, Method};
 pub(crate) use method::{MethodTable, RefParam, ResourceNames, StreamItem};
+pub(crate) use queue::CallQueue;
 pub use stats::ActorStats;
 pub(crate) use stats::CallCounters;

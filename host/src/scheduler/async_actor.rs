@@ -18,7 +18,6 @@
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::sync::mpsc;
 use tracing::Instrument;
 use wasmtime::AsContextMut;
 use wasmtime::component::Val;
@@ -27,7 +26,7 @@ use super::lifecycle::{self, ResultSlot, Returned, Started};
 use super::queues::Queues;
 use super::streams;
 use super::{Actor, death_cause, instantiate};
-use crate::call::Call;
+use crate::call::CallQueue;
 use crate::call::StreamItem;
 use crate::error::DeathCause;
 use crate::error::Error;
@@ -111,7 +110,7 @@ async fn read_stream(
     })
 }
 
-pub(super) async fn run(actor: Actor, mailbox: Vec<mpsc::UnboundedReceiver<Call>>) {
+pub(super) async fn run(actor: Actor, mailbox: Vec<CallQueue>) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
     async move {

@@ -23,7 +23,7 @@ use wasmtime::AsContextMut;
 use wasmtime::component::{Type, Val};
 
 use crate::actor::{ActorShared, GroupSlot};
-use crate::call::{Arg, Call, CallTrace, Mailbox, Method};
+use crate::call::{Arg, Call, CallQueue, CallTrace, Mailbox, Method};
 use crate::error::{DeathCause, Error};
 use crate::guest::{ActorState, take_returned_ref};
 use crate::object_ref::{ObjectRef, Outcome, Promise};
@@ -268,7 +268,7 @@ impl Started {
 /// own ref with the recorded cause.
 pub(crate) fn bury(
     actor: &ActorShared,
-    mailbox: &mut mpsc::UnboundedReceiver<Call>,
+    mailbox: &mut CallQueue,
     running: impl IntoIterator<Item = Started>,
 ) {
     let error = actor.died_error();

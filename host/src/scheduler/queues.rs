@@ -11,13 +11,11 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::sync::mpsc;
-
 use crate::actor::{ActorShared, ConcurrencyGroups};
-use crate::call::Call;
+use crate::call::{Call, CallQueue};
 
 pub(crate) struct Queues {
-    receivers: Vec<mpsc::UnboundedReceiver<Call>>,
+    receivers: Vec<CallQueue>,
     groups: Arc<ConcurrencyGroups>,
     /// Groups whose senders are all gone.
     closed: Vec<bool>,
@@ -26,10 +24,7 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
-    pub(crate) fn new(
-        receivers: Vec<mpsc::UnboundedReceiver<Call>>,
-        groups: Arc<ConcurrencyGroups>,
-    ) -> Queues {
+    pub(crate) fn new(receivers: Vec<CallQueue>, groups: Arc<ConcurrencyGroups>) -> Queues {
         let closed = vec![false; receivers.len()];
         Queues {
             receivers,

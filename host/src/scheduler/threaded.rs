@@ -16,23 +16,19 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::caller_runs::{self, CallerRuns, Handover, Instance, in_guest};
 use super::lifecycle::{self, ResultSlot, Returned};
 use super::{Actor, death_cause, instantiate};
-use crate::call::Call;
+use crate::call::{Call, CallQueue};
 use crate::error::DeathCause;
 use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 use crate::observe::Moment;
 
-pub(super) async fn run(
-    actor: Actor,
-    mut mailbox: Vec<mpsc::UnboundedReceiver<Call>>,
-    here: Option<Arc<CallerRuns>>,
-) {
+pub(super) async fn run(actor: Actor, mut mailbox: Vec<CallQueue>, here: Option<Arc<CallerRuns>>) {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
@@ -100,18 +96,18 @@ pub(super) async fn run(
 /// Where a worker takes its calls from: the mailbox itself when it is the
 /// only worker, else the mailbox shared by the pool.
 enum Queue {
-    Own(mpsc::UnboundedReceiver<Call>),
-    Shared(Arc<Mutex<mpsc::UnboundedReceiver<Call>>>),
+    Own(CallQueue),
+    Shared(Arc<Mutex<CallQueue>>),
 }
 
 /// The receiver of a [`Queue`], locked if it is shared.
 enum Receiver<'a> {
-    Own(&'a mut mpsc::UnboundedReceiver<Call>),
-    Shared(tokio::sync::MutexGuard<'a, mpsc::UnboundedReceiver<Call>>),
+    Own(&'a mut CallQueue),
+    Shared(tokio::sync::MutexGuard<'a, CallQueue>),
 }
 
 impl Receiver<'_> {
-    fn as_mut(&mut self) -> &mut mpsc::UnboundedReceiver<Call> {
+    fn as_mut(&mut self) -> &mut CallQueue {
         match self {
             Receiver::Own(rx) => rx,
             Receiver::Shared(guard) => guard,
@@ -136,7 +132,7 @@ impl Queue {
 /// themselves (the actor was busy, or calls were queued), and finishes the
 /// calls they handed over. Returns when the actor dies, or when every handle
 /// is gone and nothing is left to run.
-async fn serve(actor: &Actor, rx: &mut mpsc::UnboundedReceiver<Call>, here: &CallerRuns) {
+async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
     let shared = &actor.shared;
     let mut dead = shared.watch_death();
     // One death watch for the task's life, not one per call.
@@ -161,14 +157,6 @@ async fn serve(actor: &Actor, rx: &mut mpsc::UnboundedReceiver<Call>, here: &Cal
     loop {
         // Wait for work: a call a caller handed over, or a queued one.
         let (mut call, waited) = if open {
-            let mut waited = false;
-            let recv = rx.recv();
-            tokio::pin!(recv);
-            let next = std::future::poll_fn(|cx| {
-                let polled = recv.as_mut().poll(cx);
-                waited |= polled.is_pending();
-                polled
-            });
             tokio::select! {
                 biased;
                 _ = &mut death => return,
@@ -178,7 +166,7 @@ async fn serve(actor: &Actor, rx: &mut mpsc::UnboundedReceiver<Call>, here: &Cal
                     }
                     continue;
                 }
-                call = next => match call {
+                (call, waited) = noting_wait(rx.recv()) => match call {
                     Some(call) => (call, waited),
                     None => {
                         open = false;
@@ -259,6 +247,20 @@ async fn serve(actor: &Actor, rx: &mut mpsc::UnboundedReceiver<Call>, here: &Cal
         }
         ended = began;
     }
+}
+
+/// What `future` gives, and whether it had to be waited for (a call that
+/// was already queued starts when the last one ended: one clock read less).
+async fn noting_wait<F: Future>(future: F) -> (F::Output, bool) {
+    let mut waited = false;
+    let mut future = std::pin::pin!(future);
+    let out = std::future::poll_fn(|cx| {
+        let polled = future.as_mut().poll(cx);
+        waited |= polled.is_pending();
+        polled
+    })
+    .await;
+    (out, waited)
 }
 
 /// Finishes a call a caller started and handed over. `false` if the actor
@@ -345,18 +347,10 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
     // instead of two).
     let mut ended: Option<Moment> = None;
     loop {
-        let mut waited = false;
-        let recv = queue.recv();
-        tokio::pin!(recv);
-        let next = std::future::poll_fn(|cx| {
-            let polled = recv.as_mut().poll(cx);
-            waited |= polled.is_pending();
-            polled
-        });
-        let call = tokio::select! {
+        let (call, waited) = tokio::select! {
             biased;
             _ = &mut death => return,
-            call = next => call,
+            next = noting_wait(queue.recv()) => next,
         };
         let Some(call) = call else {
             return; // every handle is gone and the queue is empty
