@@ -149,7 +149,10 @@ impl Executor {
             Executor::Shared(handle, _) => {
                 handle.spawn(task);
             }
-            Executor::PerCore(workers) => workers.spawn_counted(home, task),
+            Executor::PerCore(workers) => {
+                let worker = &workers.workers[home];
+                worker.handle.spawn(counted(&worker.live, task));
+            }
         }
     }
 
@@ -166,15 +169,7 @@ impl Executor {
             Executor::PerCore(workers) => {
                 let at = (home + index) % workers.workers.len();
                 let worker = &workers.workers[at];
-                worker.live.fetch_add(1, Ordering::Relaxed);
-                let live = Load(worker.live.clone());
-                set.spawn_on(
-                    async move {
-                        let _live = live;
-                        task.await;
-                    },
-                    &worker.handle,
-                );
+                set.spawn_on(counted(&worker.live, task), &worker.handle);
             }
         }
     }
@@ -191,12 +186,7 @@ impl Executor {
             Executor::Shared(handle, _) => handle.spawn(task),
             Executor::PerCore(workers) => {
                 let worker = &workers.workers[workers.least(|w| &w.tasks, 0)];
-                worker.tasks.fetch_add(1, Ordering::Relaxed);
-                let count = Load(worker.tasks.clone());
-                worker.handle.spawn(async move {
-                    let _count = count;
-                    task.await
-                })
+                worker.handle.spawn(counted(&worker.tasks, task))
             }
         }
     }
@@ -262,22 +252,23 @@ impl Workers {
             .find(|&i| load(i) == min)
             .unwrap_or(start)
     }
+}
 
-    fn spawn_counted<F>(&self, at: Home, task: F)
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let worker = &self.workers[at];
-        worker.live.fetch_add(1, Ordering::Relaxed);
-        let live = Load(worker.live.clone());
-        worker.handle.spawn(async move {
-            let _live = live;
-            task.await;
-        });
+/// `task`, counted in `count` from now until it ends (or is dropped
+/// unfinished).
+fn counted<F: Future>(
+    count: &Arc<AtomicUsize>,
+    task: F,
+) -> impl Future<Output = F::Output> + use<F> {
+    count.fetch_add(1, Ordering::Relaxed);
+    let load = Load(count.clone());
+    async move {
+        let _load = load;
+        task.await
     }
 }
 
-/// Counts a task on its worker until it ends (or is dropped unfinished).
+/// Takes a task off its worker's count when dropped.
 struct Load(Arc<AtomicUsize>);
 
 impl Drop for Load {

@@ -21,11 +21,10 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::caller_runs::{self, CallerRuns, Handover, Instance, in_guest};
-use super::lifecycle::{self, ResultSlot, Returned};
-use super::{Actor, death_cause, instantiate};
+use super::lifecycle;
+use super::{Actor, death_cause};
 use crate::call::{Call, CallQueue};
 use crate::error::DeathCause;
-use crate::guest::{Lowered, lower_args, plain_args, release_lent};
 use crate::observe::Moment;
 
 pub(super) async fn run(actor: Actor, mut mailbox: Vec<CallQueue>, here: Option<Arc<CallerRuns>>) {
@@ -300,7 +299,7 @@ async fn finish_handed(
 /// restarted (`true`), else the actor dies (`false`).
 async fn trapped(
     actor: &Actor,
-    slot: &mut caller_runs::Guard,
+    slot: &mut Option<Instance>,
     call: lifecycle::Started,
     trap: &wasmtime::Error,
 ) -> bool {
@@ -311,10 +310,10 @@ async fn trapped(
     {
         tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
         call.lost(shared, &cause, &actor.mailbox);
-        **slot = None;
+        *slot = None;
         return match Instance::new(actor).await {
             Ok(instance) => {
-                **slot = Some(instance);
+                *slot = Some(instance);
                 true
             }
             Err(cause) => {
@@ -331,8 +330,8 @@ async fn trapped(
 
 async fn worker(actor: &Actor, queue: &mut Queue) {
     let shared = &actor.shared;
-    let (mut store, mut funcs) = match instantiate(actor).await {
-        Ok(ready) => ready,
+    let mut slot = match Instance::new(actor).await {
+        Ok(instance) => Some(instance),
         Err(cause) => {
             shared.die(cause);
             return;
@@ -356,66 +355,29 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
             return; // every handle is gone and the queue is empty
         };
         let began = ended.take().filter(|_| !waited);
-        let Some((call, args)) = lifecycle::start(call, shared, began) else {
-            continue; // cancelled while queued
+        let instance = slot.as_mut().expect("instantiated");
+        let Some((started, mut prepared)) = caller_runs::prepare(instance, call, shared, began)
+        else {
+            continue; // cancelled while queued, or refused
         };
-        let method = shared.methods.get(call.method());
-        let lowered = plain_args(args).or_else(|args| lower_args(&mut store, args, method));
-        let Lowered { vals, lent } = match lowered {
-            Ok(lowered) => lowered,
-            Err(e) => {
-                call.refuse(shared, &e);
-                continue;
-            }
-        };
-        let func = funcs[call.method() as usize];
-        let mut result = ResultSlot::for_method(method);
-        store.data_mut().current_method = Some(call.method());
-        store.data_mut().lag.reset();
-        // A fresh time slice for each call: a deadline left from an earlier
-        // one would make the call yield at its first check, for nothing.
-        store.set_epoch_deadline(1);
         let called = tokio::select! {
             biased;
             _ = &mut death => {
                 // Killed mid-call: dropping the call leaves this instance
                 // unusable, which is fine, as it is never used again.
-                call.abandon(shared, shared.died_error());
+                started.abandon(shared, shared.died_error());
                 return;
             }
             // Boxed, as in `serve`.
-            called = in_guest(Box::pin(func
-                .call_async(&mut store, &vals, result.slots())
-                .instrument(call.span()))) => called,
+            called = in_guest(Box::pin(prepared.run(instance))) => called,
         };
         match called {
-            Ok(()) => {
-                release_lent(&mut store, lent);
-                ended = call.finish(shared, Returned::take(&mut store, result.take()));
-            }
+            Ok(()) => ended = prepared.settle(instance, shared, started),
+            // Only this instance is replaced; the others keep serving.
             Err(trap) => {
-                let cause = death_cause(&trap);
-                if matches!(cause, DeathCause::Trap(_))
-                    && let Some(restart) = shared.try_restart()
-                {
-                    // Only this instance is replaced; the others keep serving.
-                    tracing::warn!(actor = %shared.name, %cause, restart, "instance trapped; replacing it");
-                    call.lost(shared, &cause, &actor.mailbox);
-                    match instantiate(actor).await {
-                        Ok((new_store, new_funcs)) => {
-                            (store, funcs) = (new_store, new_funcs);
-                            continue;
-                        }
-                        Err(cause) => {
-                            shared.die(cause);
-                            return;
-                        }
-                    }
+                if !Box::pin(trapped(actor, &mut slot, started, &trap)).await {
+                    return;
                 }
-                tracing::warn!(actor = %shared.name, %cause, "actor died");
-                shared.die(cause);
-                call.abandon(shared, shared.died_error());
-                return;
             }
         }
     }
