@@ -215,8 +215,8 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     .vs(Some("actor_creation"))
     .bare("actor_creation_bare", Some(0.85)),
     Workload::new(
-        "actor_creation_copy",
-        "actor creation, copy_on_write(false)",
+        "actor_creation_cow",
+        "actor creation, copy_on_write(true)",
         "actors/s",
         Higher,
     )
@@ -229,6 +229,14 @@ pub(crate) const WORKLOADS: &[Workload] = &[
         Higher,
     )
     .vs(Some("actor_creation")),
+    Workload::new(
+        "async_actor_creation_cow",
+        "async actor creation, copy_on_write(true)",
+        "actors/s",
+        Higher,
+    )
+    .vs(Some("actor_creation"))
+    .extra(),
     Workload::new(
         "actor_creation_bare",
         "actor creation, bare wasmtime (one thread)",
@@ -252,6 +260,14 @@ pub(crate) const WORKLOADS: &[Workload] = &[
     .vs(Some("actor_creation"))
     .extra(),
     Workload::new("idle_actor_rss", "RSS per idle actor", "KiB", Lower).target(64.0),
+    Workload::new(
+        "idle_actor_rss_cow",
+        "RSS per idle actor, copy_on_write(true)",
+        "KiB",
+        Lower,
+    )
+    .vs(Some("idle_actor_rss"))
+    .extra(),
     Workload::new(
         "py_idle_actor_rss",
         "RSS per idle Python actor (componentize-py)",

@@ -28,10 +28,12 @@ fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
         key,
         "actor_creation"
             | "actor_creation_one_thread"
-            | "actor_creation_copy"
+            | "actor_creation_cow"
             | "actor_creation_bare"
             | "async_actor_creation"
+            | "async_actor_creation_cow"
             | "idle_actor_rss"
+            | "idle_actor_rss_cow"
             | "guest_creation_rust"
             | "guest_creation_c"
             | "guest_idle_rss_rust"
@@ -39,9 +41,13 @@ fn runtime(scale: Scale, key: &str) -> Result<Runtime> {
     );
     // Thread per core, callers on the runtime's workers (see `run`); the
     // `_shared` rows run actors as tasks of this process's tokio runtime.
-    let mut builder = Runtime::builder()
-        .copy_on_write(!key.ends_with("_copy"))
-        .thread_per_core(!key.ends_with("_shared"));
+    let mut builder = Runtime::builder().thread_per_core(!key.ends_with("_shared"));
+    // Memory initialization by image size unless the key says which.
+    if key.ends_with("_copy") {
+        builder = builder.copy_on_write(false);
+    } else if key.ends_with("_cow") {
+        builder = builder.copy_on_write(true);
+    }
     if key.ends_with("_one_thread") {
         builder = builder.worker_threads(1);
     }
@@ -96,7 +102,9 @@ pub(crate) async fn run(key: &str, scale: Scale) -> Result<Figure> {
     }
     let rt = runtime(scale, key)?;
     match key {
-        "actor_creation_bare" => return crate::bare::actor_creation(&rt, scale).await,
+        "actor_creation_bare" => {
+            return crate::bare::actor_creation(&rt, scale).await;
+        }
         "inflight_call_mem_bare" => return crate::bare::inflight_call_mem(&rt, scale).await,
         "batched_async_bare" => return crate::bare::batched_async(&rt, scale).await,
         _ => {}
@@ -123,13 +131,15 @@ async fn run_on(rt: &Runtime, key: &str, scale: Scale) -> Result<Figure> {
         "batched_sync_metrics" => batched(rt, wactor_examples::COUNTER, "add", scale).await,
         "batched_async_metrics" => batched(rt, wactor_examples::ASYNC_ACTOR, "ping", scale).await,
         "nn_2x2" => n_to_n(rt, scale).await,
-        "actor_creation" | "actor_creation_copy" | "actor_creation_one_thread" => {
+        "actor_creation" | "actor_creation_cow" | "actor_creation_one_thread" => {
             actor_creation(rt, wactor_examples::COUNTER, scale.actors).await
         }
-        "async_actor_creation" => {
+        "async_actor_creation" | "async_actor_creation_cow" => {
             actor_creation(rt, wactor_examples::ASYNC_ACTOR, scale.actors).await
         }
-        "idle_actor_rss" => idle_actor_rss(rt, wactor_examples::COUNTER, scale.actors).await,
+        "idle_actor_rss" | "idle_actor_rss_cow" => {
+            idle_actor_rss(rt, wactor_examples::COUNTER, scale.actors).await
+        }
         "inflight_call_mem" => inflight_call_mem(rt, scale).await,
         "guest_to_guest" => guest_to_guest(rt, scale).await,
         "http_get_10k" => crate::network::http_gets(rt, scale, true).await,

@@ -83,7 +83,7 @@ pub use api::{
     ActorComponent, ActorOptions, ActorPool, NodeEvent, Placement, Runtime, RuntimeBuilder,
 };
 pub use call::{ActorArg, ActorKind, ActorStats, Arg, FromVal, IntoArg, IntoArgs, IntoVal, Method};
-pub use engine::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
+pub use engine::{DEFAULT_COPY_UP_TO, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, MemoryInit};
 pub use error::{DeathCause, Error, Result, Source};
 pub use guest::{
     ActorInfo, ActorState, Capability, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_CALLS,

@@ -32,6 +32,29 @@ async fn the_python_async_actor_runs_fifty_tasks_at_once() {
     assert_eq!(peak_overlap(&out.lines(), "started", "finished"), 50);
 }
 
+/// `MemoryInit::BySize` (the default): CPython's 12 MB image is mapped
+/// copy-on-write on a twin of the async engine, the counter's 128 bytes are
+/// copied on the first one, and actors of both answer side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_image_is_mapped_copy_on_write_and_a_small_one_copied() {
+    let rt = runtime();
+    let (py, counter) = (load(&rt, "py-async-actor"), load(&rt, "counter"));
+    assert!(py.copy_on_write());
+    assert!(!counter.copy_on_write());
+    let quiet = || ActorOptions::new().stdout(GuestOutput::Discard);
+    let (py, counter) = (py.spawn(quiet()).unwrap(), counter.spawn(quiet()).unwrap());
+    let refs: Vec<_> = (0..5).map(|_| py.call("run-task", ()).unwrap()).collect();
+    let total: i64 = counter.call_typed("add", (7i64,)).unwrap().await.unwrap();
+    wactor::get_all(&refs, Some(PATIENCE)).unwrap();
+    assert_eq!(total, 7);
+    let peak: u32 = py
+        .call_typed("peak-concurrency", ())
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(peak, 5);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rust_driver_spawns_and_calls_the_python_actor() {
     let rt = runtime();

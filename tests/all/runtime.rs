@@ -90,6 +90,18 @@ fn instances_copy_their_initial_memory_when_copy_on_write_is_off() {
     assert_eq!((a_total, b_total), (6, 1));
 }
 
+#[test]
+fn copy_on_write_on_maps_even_a_small_image_and_off_copies_it() {
+    for on in [true, false] {
+        let rt = Runtime::builder().copy_on_write(on).build().unwrap();
+        let counter = rt.load(wactor_examples::COUNTER).unwrap();
+        assert_eq!(counter.copy_on_write(), on);
+        let actor = counter.spawn(ActorOptions::new()).unwrap();
+        let total: i64 = actor.call_typed("add", (3i64,)).unwrap().get(None).unwrap();
+        assert_eq!(total, 3);
+    }
+}
+
 /// Every live store keeps the fiber stack of its last async call: the pool
 /// has a stack per instance, so the 1,001st actor does not trap for want of
 /// one.

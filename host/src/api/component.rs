@@ -118,6 +118,21 @@ impl ActorComponent {
         self.inner.compiled.methods.iter()
     }
 
+    /// Whether its instances map their initial memory copy-on-write from
+    /// the compiled component, rather than copying its data in: as the
+    /// runtime's [`MemoryInit`](crate::MemoryInit) chose by its size.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), wactor::Error> {
+    /// let runtime = wactor::Runtime::new()?;
+    /// // 128 bytes of data segments: copied by default.
+    /// assert!(!runtime.load(wactor_examples::COUNTER)?.copy_on_write());
+    /// # Ok(()) }
+    /// ```
+    pub fn copy_on_write(&self) -> bool {
+        self.inner.compiled.copy_on_write
+    }
+
     /// The names of the interfaces and functions it imports from the host.
     pub fn imports(&self) -> &[String] {
         &self.inner.compiled.imports

@@ -14,7 +14,7 @@ use super::component::ActorComponent;
 use super::directory::{Directory, NodeEvent, Placer};
 use crate::actor::{ActorHandle, Executor};
 use crate::engine::{
-    CompiledComponent, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, EngineSettings, Engines,
+    CompiledComponent, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, EngineSettings, Engines, MemoryInit,
 };
 use crate::error::{Error, Result};
 use crate::guest::{Capabilities, Capability, default_max_memory};
@@ -39,7 +39,7 @@ pub struct RuntimeBuilder {
     task_pool_size: Option<usize>,
     time_slice: Option<Duration>,
     lag_warning: Duration,
-    copy_on_write: bool,
+    memory_init: MemoryInit,
     max_component_size: u64,
     max_memory: usize,
     max_value_size: usize,
@@ -94,7 +94,7 @@ impl Default for RuntimeBuilder {
             task_pool_size: None,
             time_slice: Some(DEFAULT_TIME_SLICE),
             lag_warning: DEFAULT_LAG_WARNING,
-            copy_on_write: true,
+            memory_init: MemoryInit::default(),
             max_component_size: DEFAULT_MAX_COMPONENT_SIZE,
             max_memory: default_max_memory(),
             max_value_size: DEFAULT_MAX_VALUE_SIZE,
@@ -266,19 +266,34 @@ impl RuntimeBuilder {
         self
     }
 
-    /// Whether a new instance maps its initial linear memory copy-on-write
-    /// from the compiled component (default: yes, as wasmtime does) rather
-    /// than copying the data segments in.
+    /// How a new instance's linear memory gets the component's initial
+    /// data (default [`MemoryInit::BySize`] with [`DEFAULT_COPY_UP_TO`]:
+    /// copied for components with up to 256 KiB of data segments, mapped
+    /// copy-on-write above).
     ///
     /// Copy-on-write shares the image's pages between instances, which
     /// matters for guests with megabytes of initial data (a Python guest's
     /// interpreter snapshot). Copying avoids a memory mapping per instance,
-    /// and the cross-core TLB flush that comes with it, so small guests
-    /// spawn faster with it off when many actors start at once (see
-    /// `docs/benchmarks.md`).
-    pub fn copy_on_write(mut self, enabled: bool) -> Self {
-        self.copy_on_write = enabled;
+    /// and the cross-core TLB flushes that come with it, so small guests
+    /// spawn faster copied (see `docs/benchmarks.md`). Under `BySize` the
+    /// runtime keeps an engine for each way, made when a component needs
+    /// it.
+    ///
+    /// [`DEFAULT_COPY_UP_TO`]: crate::DEFAULT_COPY_UP_TO
+    pub fn memory_init(mut self, init: MemoryInit) -> Self {
+        self.memory_init = init;
         self
+    }
+
+    /// Shorthand for [`memory_init`](Self::memory_init):
+    /// [`MemoryInit::CopyOnWrite`] for every component if `enabled`, else
+    /// [`MemoryInit::Copy`].
+    pub fn copy_on_write(self, enabled: bool) -> Self {
+        self.memory_init(if enabled {
+            MemoryInit::CopyOnWrite
+        } else {
+            MemoryInit::Copy
+        })
     }
 
     /// The runtime's name in its cluster (see `nats`); default
@@ -334,7 +349,7 @@ impl RuntimeBuilder {
             max_instances: self.max_instances,
             time_slice: self.time_slice,
             lag_warning: self.lag_warning,
-            copy_on_write: self.copy_on_write,
+            memory_init: self.memory_init,
             max_memory: self.max_memory,
             max_value_size: self.max_value_size,
             metrics: self.metrics,
@@ -494,7 +509,8 @@ impl Runtime {
     }
 
     /// The wasmtime engine of async actors, for embedders that want to
-    /// inspect or share it.
+    /// inspect or share it. (Under [`MemoryInit::BySize`], async actors of
+    /// components with large images run on its copy-on-write twin.)
     pub fn engine(&self) -> &wasmtime::Engine {
         &self.inner.engines.concurrent().engine
     }

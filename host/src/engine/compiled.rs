@@ -34,6 +34,10 @@ pub(crate) struct CompiledComponent {
     /// What its calls are reported to, if metrics or a timeline are on.
     pub(crate) observer: Option<Arc<crate::observe::Observer>>,
     concurrent: Linked,
+    /// Whether its instances map their initial memory copy-on-write (on
+    /// every engine it runs on), as the runtime's `MemoryInit` chose by its
+    /// size.
+    pub(crate) copy_on_write: bool,
     /// The bytes, kept until the threaded variant is made or refused, for
     /// a threaded (sync-only) component that is not a program.
     bytes: Mutex<Option<Arc<[u8]>>>,
@@ -50,7 +54,9 @@ impl CompiledComponent {
     /// [`Error::InvalidComponent`] if wasmtime cannot compile it,
     /// [`Error::Unsupported`] if it imports something the host lacks.
     pub(crate) fn load(engines: Arc<Engines>, name: &str, bytes: &[u8]) -> Result<Self> {
-        let EngineLinker { engine, linker } = engines.concurrent();
+        // Bytes that do not parse fail to compile below, with the reason.
+        let data_bytes = super::image::data_bytes(bytes).unwrap_or(0);
+        let (EngineLinker { engine, linker }, copy_on_write) = engines.concurrent_for(data_bytes);
         let component = engines
             .compile(engine, bytes)
             .map_err(|e| Error::invalid_component(name, e))?;
@@ -93,6 +99,7 @@ impl CompiledComponent {
             methods,
             imports,
             concurrent: Linked { pre, exports },
+            copy_on_write,
             bytes: Mutex::new(threaded.then(|| Arc::from(bytes))),
             sync: Retry::new(VARIANT_RETRY),
             engines,
@@ -120,7 +127,7 @@ impl CompiledComponent {
                 else {
                     return Attempt::Never;
                 };
-                let Some(sync) = self.engines.sync().await else {
+                let Some(sync) = self.engines.sync_for(self.copy_on_write).await else {
                     // Retried: the sync engine may be made later.
                     return Attempt::Failed;
                 };

@@ -1,4 +1,4 @@
-//! Engines and components: the two wasmtime engines of a runtime with the
+//! Engines and components: the wasmtime engines of a runtime with the
 //! linker of every import (the guest interface, then the embedder's
 //! capabilities), the on-disk cache of compiled components, and loading a
 //! component into what actors are instantiated from.
@@ -9,9 +9,10 @@
 mod cache;
 mod compiled;
 mod engines;
+mod image;
 mod retry;
 
 pub(crate) use cache::content_hash;
 pub(crate) use compiled::CompiledComponent;
-pub use engines::{DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE};
+pub use engines::{DEFAULT_COPY_UP_TO, DEFAULT_LAG_WARNING, DEFAULT_TIME_SLICE, MemoryInit};
 pub(crate) use engines::{EngineSettings, Engines};

@@ -21,7 +21,7 @@ fn faulty_methods() -> Arc<MethodTable> {
         max_instances: 4,
         time_slice: None,
         lag_warning: Duration::from_secs(1),
-        copy_on_write: true,
+        memory_init: crate::MemoryInit::CopyOnWrite,
         max_memory: 1 << 30,
         max_value_size: 1 << 20,
         metrics: false,
