@@ -21,8 +21,13 @@ typedef wactor_runtime_types_error_t error_t;
 typedef wactor_runtime_types_own_object_ref_t ref_t;
 typedef wactor_runtime_types_own_actor_t actor_t;
 
+/* One write per line: `puts` wrote the text and its newline apart, so two
+ * replicas writing at once could interleave within a line. */
 static void say(const char *line) {
-    puts(line);
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "%s\n", line);
+    if (n > (int)sizeof buf - 1) n = (int)sizeof buf - 1;
+    fwrite(buf, 1, (size_t)n, stdout);
     fflush(stdout);
 }
 
