@@ -117,12 +117,15 @@ impl Executor {
     /// cores on every call (two callers calling two actors ran a third
     /// slower); never on a shared runtime, where tasks move between
     /// threads anyway and the actor's task is the cheaper place.
-    pub(crate) fn may_run_here(&self, home: Home) -> bool {
+    ///
+    /// `Some(true)` on the actor's own worker (whose runtime is then the
+    /// current one), `Some(false)` on a thread of the embedder's.
+    pub(crate) fn may_run_here(&self, home: Home) -> Option<bool> {
         match self {
-            Executor::Shared(..) => false,
+            Executor::Shared(..) => None,
             Executor::PerCore(workers) => match HERE.get() {
-                Some((id, here)) if id == workers.id => here == home,
-                _ => true,
+                Some((id, here)) if id == workers.id => (here == home).then_some(true),
+                _ => Some(false),
             },
         }
     }
@@ -260,12 +263,16 @@ fn counted<F: Future>(
     count: &Arc<AtomicUsize>,
     task: F,
 ) -> impl Future<Output = F::Output> + use<F> {
+    use futures::FutureExt;
     count.fetch_add(1, Ordering::Relaxed);
     let load = Load(count.clone());
-    async move {
-        let _load = load;
-        task.await
-    }
+    // A combinator, not an `async` block: a block that awaits a future it
+    // captured keeps room for it twice (the capture and the awaited copy),
+    // which doubled every actor's task (5 KB for a threaded actor).
+    task.map(move |out| {
+        drop(load);
+        out
+    })
 }
 
 /// Takes a task off its worker's count when dropped.

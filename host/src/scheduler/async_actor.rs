@@ -110,7 +110,8 @@ async fn read_stream(
     })
 }
 
-pub(super) async fn run(actor: Actor, mailbox: Vec<CallQueue>) {
+/// The actor's task (a function returning it, as `threaded::run` is).
+pub(super) fn run(actor: Actor, mailbox: Vec<CallQueue>) -> impl Future<Output = ()> {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "async");
     async move {
@@ -257,5 +258,4 @@ pub(super) async fn run(actor: Actor, mailbox: Vec<CallQueue>) {
         }
     }
     .instrument(span)
-    .await
 }

@@ -180,9 +180,12 @@ impl CallerRuns {
 
 impl Dispatch for CallerRuns {
     fn run_here(&self, call: Call) -> Result<(), Call> {
-        if IN_GUEST.get() > 0 || !self.executor.may_run_here(self.home) {
+        if IN_GUEST.get() > 0 {
             return Err(call);
         }
+        let Some(at_home) = self.executor.may_run_here(self.home) else {
+            return Err(call);
+        };
         let Ok(guard) = self.slot.clone().try_lock_owned() else {
             return Err(call);
         };
@@ -191,7 +194,8 @@ impl Dispatch for CallerRuns {
         if guard.is_none() || self.queued.load(Ordering::SeqCst) != 0 || self.shared.is_dead() {
             return Err(call);
         }
-        let _runtime = self.runtime.enter();
+        // On its own worker the actor's runtime is current already.
+        let _runtime = (!at_home).then(|| self.runtime.enter());
         IN_GUEST.set(IN_GUEST.get() + 1);
         let mut guard = guard;
         let instance = guard.as_mut().expect("checked above");

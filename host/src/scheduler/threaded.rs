@@ -27,7 +27,14 @@ use crate::call::{Call, CallQueue};
 use crate::error::DeathCause;
 use crate::observe::Moment;
 
-pub(super) async fn run(actor: Actor, mut mailbox: Vec<CallQueue>, here: Option<Arc<CallerRuns>>) {
+/// The actor's task. (A function returning its future, not an `async fn`:
+/// an `async fn` awaiting this block would keep room for the block's
+/// captures beside the block.)
+pub(super) fn run(
+    actor: Actor,
+    mut mailbox: Vec<CallQueue>,
+    here: Option<Arc<CallerRuns>>,
+) -> impl Future<Output = ()> {
     let shared = actor.shared.clone();
     let span = tracing::debug_span!("actor", name = %shared.name, kind = "threaded");
     async move {
@@ -89,7 +96,6 @@ pub(super) async fn run(actor: Actor, mut mailbox: Vec<CallQueue>, here: Option<
         }
     }
     .instrument(span)
-    .await
 }
 
 /// Where a worker takes its calls from: the mailbox itself when it is the
@@ -210,9 +216,15 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
             here.queued
                 .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             let instance = slot.as_mut().expect("instantiated");
-            if let Some((started, mut prepared)) =
-                caller_runs::prepare(instance, call, shared, began)
-            {
+            // A `let … else` in a block, not an `if let`: the scrutinee of
+            // an `if let` lives through its body, so the started call would
+            // take room twice in this task across the await below.
+            'call: {
+                let Some((started, mut prepared)) =
+                    caller_runs::prepare(instance, call, shared, began)
+                else {
+                    break 'call; // cancelled while queued, or refused
+                };
                 let called = tokio::select! {
                     biased;
                     _ = &mut death => {
