@@ -99,15 +99,29 @@ thread_local! {
 }
 
 /// Marks this thread as running a guest while `future` is polled.
-pub(super) async fn in_guest<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    std::future::poll_fn(|cx| {
+pub(super) fn in_guest<F: Future>(future: F) -> InGuest<F> {
+    InGuest { future }
+}
+
+pin_project_lite::pin_project! {
+    /// [`in_guest`]'s future. (A struct, not an `async fn`: an `async fn`
+    /// keeps its argument beside the pinned copy it polls, which doubled an
+    /// async actor's event loop in its task.)
+    pub(super) struct InGuest<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for InGuest<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         IN_GUEST.set(IN_GUEST.get() + 1);
-        let polled = future.as_mut().poll(cx);
+        let polled = self.project().future.poll(cx);
         IN_GUEST.set(IN_GUEST.get() - 1);
         polled
-    })
-    .await
+    }
 }
 
 /// The call a caller handed over to the actor's task. There is at most
