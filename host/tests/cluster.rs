@@ -244,6 +244,45 @@ fn the_seed_programs_run_unchanged_and_their_actors_end_with_them() {
     assert!(ended, "the program's actor was not killed when it ended");
 }
 
+/// The order the seed test left to chance: the program drops its last
+/// handle of a named actor (the node hears "release") well before it
+/// leaves (the node hears "bye"); the actor is still killed with it.
+#[test]
+fn a_named_actor_dies_with_its_program_even_after_its_handles_are_dropped() {
+    let (_nats, url) = nats();
+    let a = node(&url, "a");
+    let runtime = program(&url);
+    let counter = runtime.load(wactor_examples::COUNTER).unwrap();
+    let keeper = counter
+        .spawn(
+            quiet()
+                .name("keeper")
+                .placement(Placement::Node("a".into())),
+        )
+        .unwrap();
+    let total: i64 = keeper
+        .call_typed("add", (2i64,))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(total, 2);
+    a.expect_line("started keeper");
+    drop(keeper);
+    // Found by name, it still answers: the release did not end it.
+    let found = runtime.get_actor("keeper").unwrap();
+    let total: i64 = found
+        .call_typed("add", (1i64,))
+        .unwrap()
+        .get(Some(Duration::from_secs(30)))
+        .unwrap();
+    assert_eq!(total, 3);
+    drop(found);
+    std::thread::sleep(Duration::from_millis(500));
+    runtime.leave();
+    let died = a.expect_line("died keeper");
+    assert!(died.contains("killed"), "{died}");
+}
+
 #[test]
 fn named_actors_are_unique_in_the_cluster_and_found_from_any_member() {
     let (_nats, url) = nats();

@@ -48,7 +48,9 @@ pub(crate) struct ActorShared {
     pub(crate) methods: Arc<MethodTable>,
     pub(crate) limits: Limits,
     pub(crate) counters: CallCounters,
-    death: Mutex<Option<DeathCause>>,
+    /// Shared, so that a watcher holding no reference to the actor still
+    /// learns why it died ([`death_record`](Self::death_record)).
+    death: Arc<Mutex<Option<DeathCause>>>,
     /// Whether `death` is set: read on every call without taking the lock.
     died: AtomicBool,
     /// Flips to `true` once, when the actor dies; schedulers watch it to stop
@@ -77,7 +79,7 @@ impl ActorShared {
             methods,
             limits,
             counters: CallCounters::default(),
-            death: Mutex::new(None),
+            death: Arc::new(Mutex::new(None)),
             died: AtomicBool::new(false),
             dead: watch::Sender::new(false),
             _executor: executor,
@@ -139,6 +141,14 @@ impl ActorShared {
         self.death.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Where its death cause is kept, outliving the actor: a watcher of
+    /// `watch_death` that holds the actor only weakly may find it gone by
+    /// the time it wakes (a killed actor's last reference can go first).
+    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's node
+    pub(crate) fn death_record(&self) -> DeathRecord {
+        DeathRecord(self.death.clone())
+    }
+
     /// The error for calls that meet a dead actor.
     pub(crate) fn died_error(&self) -> Error {
         Error::ActorDied {
@@ -189,6 +199,18 @@ impl ActorShared {
     /// A receiver that sees the actor die.
     pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
         self.dead.subscribe()
+    }
+}
+
+/// An actor's death cause, readable after the actor is gone.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) struct DeathRecord(Arc<Mutex<Option<DeathCause>>>);
+
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+impl DeathRecord {
+    /// Why the actor died, if it did.
+    pub(crate) fn cause(&self) -> Option<DeathCause> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -317,13 +317,24 @@ impl Member {
         let mut dead = handle.shared().watch_death();
         let weak = Arc::downgrade(self);
         let shared = Arc::downgrade(handle.shared());
+        // What the event says, kept apart from the actor: a killed actor's
+        // last reference may go before this task wakes, and the line that
+        // says it was killed went with it.
+        let record = handle.shared().death_record();
+        let (name, component) = (
+            handle.shared().name.clone(),
+            handle.shared().component.clone(),
+        );
         let key = key.to_string();
         self.io.spawn(async move {
             let _ = dead.wait_for(|d| *d).await;
-            let (Some(me), Some(shared)) = (weak.upgrade(), shared.upgrade()) else {
-                return;
+            let Some(me) = weak.upgrade() else { return };
+            let cause = match (record.cause(), shared.upgrade()) {
+                (Some(cause), _) => cause,
+                (None, Some(_)) => DeathCause::Shutdown,
+                // Gone without dying: its last handle was dropped.
+                (None, None) => return,
             };
-            let cause = shared.death().unwrap_or(DeathCause::Shutdown);
             let hosted = me
                 .node
                 .actors
@@ -342,8 +353,8 @@ impl Member {
                 return;
             }
             me.event(NodeEvent::Died {
-                actor: shared.name.to_string(),
-                component: shared.component.to_string(),
+                actor: name.to_string(),
+                component: component.to_string(),
                 cause: cause.to_string(),
             });
         });
