@@ -75,6 +75,12 @@ impl CallSender {
             if state.closed {
                 return Err(call);
             }
+            // Room for one call at first (a deque's first growth makes room
+            // for four, 448 bytes that an actor called one call at a time
+            // would keep for life); bursts grow it as usual.
+            if state.calls.capacity() == 0 {
+                state.calls.reserve_exact(1);
+            }
             state.calls.push_back(call);
         }
         self.0.waker.wake();
