@@ -1,8 +1,8 @@
 //! What every handle of an actor and its scheduler share: who it is, its
 //! limits, its counters, and whether and why it died.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -48,14 +48,12 @@ pub(crate) struct ActorShared {
     pub(crate) methods: Arc<MethodTable>,
     pub(crate) limits: Limits,
     pub(crate) counters: CallCounters,
-    /// Shared, so that a watcher holding no reference to the actor still
-    /// learns why it died ([`death_record`](Self::death_record)).
-    death: Arc<Mutex<Option<DeathCause>>>,
-    /// Whether `death` is set: read on every call without taking the lock.
+    /// Whether `dead` holds a cause: read on every call without a lock.
     died: AtomicBool,
-    /// Flips to `true` once, when the actor dies; schedulers watch it to stop
-    /// at once rather than after the call in progress.
-    dead: watch::Sender<bool>,
+    /// Why it died, set once, when it dies; schedulers watch it to stop at
+    /// once rather than after the call in progress, and a watcher still
+    /// reads it after the actor is gone (the receiver keeps the last value).
+    dead: watch::Sender<Option<DeathCause>>,
     /// Keeps the threads the actor runs on for as long as a handle exists.
     _executor: Arc<Executor>,
     /// What its calls are reported to, if metrics or a timeline are on.
@@ -79,9 +77,8 @@ impl ActorShared {
             methods,
             limits,
             counters: CallCounters::default(),
-            death: Arc::new(Mutex::new(None)),
             died: AtomicBool::new(false),
-            dead: watch::Sender::new(false),
+            dead: watch::Sender::new(None),
             _executor: executor,
             observer: None,
         }
@@ -114,18 +111,19 @@ impl ActorShared {
 
     /// Marks the actor dead. The first cause is the one reported.
     pub(crate) fn die(&self, cause: DeathCause) {
-        {
-            let mut death = self.death.lock().unwrap_or_else(|e| e.into_inner());
-            if death.is_none() {
-                tracing::debug!(actor = %self.name, %cause, "actor died");
-                if let Some(metrics) = self.observer.as_ref().and_then(|o| o.metrics()) {
-                    metrics.died(&cause);
-                }
-                *death = Some(cause);
-                self.died.store(true, Ordering::Release);
+        self.dead.send_if_modified(|death| {
+            if death.is_some() {
+                return false;
             }
-        }
-        self.dead.send_replace(true);
+            tracing::debug!(actor = %self.name, %cause, "actor died");
+            if let Some(metrics) = self.observer.as_ref().and_then(|o| o.metrics()) {
+                metrics.died(&cause);
+            }
+            *death = Some(cause);
+            // Before the watchers wake, so that they see it dead.
+            self.died.store(true, Ordering::Release);
+            true
+        });
     }
 
     /// Whether it died.
@@ -138,15 +136,7 @@ impl ActorShared {
         if !self.is_dead() {
             return None;
         }
-        self.death.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Where its death cause is kept, outliving the actor: a watcher of
-    /// `watch_death` that holds the actor only weakly may find it gone by
-    /// the time it wakes (a killed actor's last reference can go first).
-    #[cfg_attr(not(feature = "cluster"), allow(dead_code))] // the cluster's node
-    pub(crate) fn death_record(&self) -> DeathRecord {
-        DeathRecord(self.death.clone())
+        self.dead.borrow().clone()
     }
 
     /// The error for calls that meet a dead actor.
@@ -197,20 +187,8 @@ impl ActorShared {
     }
 
     /// A receiver that sees the actor die.
-    pub(crate) fn watch_death(&self) -> watch::Receiver<bool> {
+    pub(crate) fn watch_death(&self) -> watch::Receiver<Option<DeathCause>> {
         self.dead.subscribe()
-    }
-}
-
-/// An actor's death cause, readable after the actor is gone.
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-pub(crate) struct DeathRecord(Arc<Mutex<Option<DeathCause>>>);
-
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-impl DeathRecord {
-    /// Why the actor died, if it did.
-    pub(crate) fn cause(&self) -> Option<DeathCause> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

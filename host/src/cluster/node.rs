@@ -316,25 +316,22 @@ impl Member {
     fn watch(self: &Arc<Self>, handle: &ActorHandle, key: &str) {
         let mut dead = handle.shared().watch_death();
         let weak = Arc::downgrade(self);
-        let shared = Arc::downgrade(handle.shared());
-        // What the event says, kept apart from the actor: a killed actor's
-        // last reference may go before this task wakes, and the line that
-        // says it was killed went with it.
-        let record = handle.shared().death_record();
+        // The actor's names, kept apart from it: a killed actor's last
+        // reference may go before this task wakes. (Its cause stays in the
+        // receiver.)
         let (name, component) = (
             handle.shared().name.clone(),
             handle.shared().component.clone(),
         );
         let key = key.to_string();
         self.io.spawn(async move {
-            let _ = dead.wait_for(|d| *d).await;
-            let Some(me) = weak.upgrade() else { return };
-            let cause = match (record.cause(), shared.upgrade()) {
-                (Some(cause), _) => cause,
-                (None, Some(_)) => DeathCause::Shutdown,
-                // Gone without dying: its last handle was dropped.
-                (None, None) => return,
+            // An error: the actor is gone without dying (its last handle
+            // was dropped); then it holds no cause.
+            let _ = dead.wait_for(Option::is_some).await;
+            let Some(cause) = dead.borrow().clone() else {
+                return;
             };
+            let Some(me) = weak.upgrade() else { return };
             let hosted = me
                 .node
                 .actors

@@ -54,9 +54,7 @@ impl CompiledComponent {
     /// [`Error::InvalidComponent`] if wasmtime cannot compile it,
     /// [`Error::Unsupported`] if it imports something the host lacks.
     pub(crate) fn load(engines: Arc<Engines>, name: &str, bytes: &[u8]) -> Result<Self> {
-        // Bytes that do not parse fail to compile below, with the reason.
-        let data_bytes = super::image::data_bytes(bytes).unwrap_or(0);
-        let (EngineLinker { engine, linker }, copy_on_write) = engines.concurrent_for(data_bytes);
+        let (EngineLinker { engine, linker }, copy_on_write) = engines.concurrent_for(bytes);
         let component = engines
             .compile(engine, bytes)
             .map_err(|e| Error::invalid_component(name, e))?;

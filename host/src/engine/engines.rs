@@ -239,19 +239,18 @@ impl Engines {
         !self.settings.pooling || map_budget_allows(self.pools() + 1, self.settings.max_instances)
     }
 
-    /// Whether the concurrent engine a component with `data_bytes` of data
-    /// segments goes to maps its image copy-on-write.
-    fn maps(&self, data_bytes: u64) -> bool {
-        self.settings.memory_init.copy_on_write_for(data_bytes)
-    }
-
-    /// The concurrent engine for a component with `data_bytes` of data
-    /// segments, and whether it maps them copy-on-write: the first one, or
-    /// its copy-on-write twin (made now if need be; if it cannot be, the
-    /// first one does, copying).
-    pub(crate) fn concurrent_for(&self, data_bytes: u64) -> (&EngineLinker, bool) {
-        let first = self.settings.memory_init.first_engines_map();
-        if self.maps(data_bytes) == first {
+    /// The concurrent engine for the component `bytes`, and whether it maps
+    /// its image copy-on-write: the first one, or under `BySize` for a
+    /// large image its copy-on-write twin (made now if need be; if it
+    /// cannot be, the first one does, copying).
+    pub(crate) fn concurrent_for(&self, bytes: &[u8]) -> (&EngineLinker, bool) {
+        let init = self.settings.memory_init;
+        let first = init.first_engines_map();
+        // Only `BySize` looks at the image; bytes that do not parse fail to
+        // compile, with the reason, on the first engine.
+        let maps = matches!(init, MemoryInit::BySize { .. })
+            && init.copy_on_write_for(super::image::data_bytes(bytes).unwrap_or(0));
+        if maps == first {
             return (&self.concurrent, first);
         }
         let twin = self.concurrent_cow.get_or_init(|| {

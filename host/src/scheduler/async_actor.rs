@@ -143,7 +143,7 @@ pub(super) fn run(actor: Actor, mailbox: Vec<CallQueue>) -> impl Future<Output =
                 let mut in_flight = FuturesUnordered::new();
                 // One death watch for the whole loop: making a fresh one at
                 // every turn would register and drop a waiter per call.
-                let death = dead.wait_for(|dead| *dead);
+                let death = dead.wait_for(Option::is_some);
                 tokio::pin!(death);
                 loop {
                     if !open && in_flight.is_empty() {
@@ -229,7 +229,7 @@ pub(super) fn run(actor: Actor, mailbox: Vec<CallQueue>) -> impl Future<Output =
             }));
             let result = tokio::select! {
                 result = event_loop => result,
-                _ = dead_outside.wait_for(|dead| *dead) => Ok(Ok(())),
+                _ = dead_outside.wait_for(Option::is_some) => Ok(Ok(())),
             };
 
             match result {

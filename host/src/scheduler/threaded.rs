@@ -142,7 +142,7 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
     let mut dead = shared.watch_death();
     // One death watch for the task's life, not one per call.
     let death = async move {
-        let _ = dead.wait_for(|dead| *dead).await;
+        let _ = dead.wait_for(Option::is_some).await;
     };
     tokio::pin!(death);
     {
@@ -351,7 +351,7 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
     };
     let mut dead = shared.watch_death();
     // One death watch for the worker's life, not one per call.
-    let death = dead.wait_for(|dead| *dead);
+    let death = dead.wait_for(Option::is_some);
     tokio::pin!(death);
     // When the last call ended, if the actor is observed: a call that was
     // already waiting then starts at that moment (one clock read a call
