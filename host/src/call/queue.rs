@@ -23,6 +23,10 @@ const SHRINK_ABOVE: usize = 64;
 
 struct Shared {
     state: Mutex<State>,
+    /// How many calls `state` holds, kept beside it so that the receiver
+    /// sees an empty queue without taking the lock: an async actor looks
+    /// at its queue at every turn of its loop, mostly to find it empty.
+    queued: AtomicUsize,
     /// The receiving task, woken by a send or by the last sender's drop.
     waker: AtomicWaker,
     senders: AtomicUsize,
@@ -61,6 +65,7 @@ pub(crate) enum TryRecvError {
 pub(crate) fn call_queue() -> (CallSender, CallQueue) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State::default()),
+        queued: AtomicUsize::new(0),
         waker: AtomicWaker::new(),
         senders: AtomicUsize::new(1),
     });
@@ -82,6 +87,9 @@ impl CallSender {
                 state.calls.reserve_exact(1);
             }
             state.calls.push_back(call);
+            // Ordered before the wake below by the waker's own
+            // synchronization, as the lock was.
+            self.0.queued.fetch_add(1, Ordering::Relaxed);
         }
         self.0.waker.wake();
         Ok(())
@@ -122,9 +130,10 @@ impl CallQueue {
 
     /// The next call if one is queued now.
     pub(crate) fn try_recv(&mut self) -> Result<Call, TryRecvError> {
-        {
+        if self.0.queued.load(Ordering::Acquire) > 0 {
             let mut state = self.0.state();
             if let Some(call) = state.calls.pop_front() {
+                self.0.queued.fetch_sub(1, Ordering::Relaxed);
                 // A burst's room goes back once the burst is taken: a deque
                 // grown for 10,000 calls would otherwise hold 1.8 MB.
                 if state.calls.is_empty() && state.calls.capacity() > SHRINK_ABOVE {
@@ -135,12 +144,11 @@ impl CallQueue {
         }
         if self.0.senders.load(Ordering::Acquire) == 0 {
             // A last send may have landed before the last sender went.
-            return self
-                .0
-                .state()
-                .calls
-                .pop_front()
-                .ok_or(TryRecvError::Disconnected);
+            let call = self.0.state().calls.pop_front();
+            if call.is_some() {
+                self.0.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            return call.ok_or(TryRecvError::Disconnected);
         }
         Err(TryRecvError::Empty)
     }
@@ -158,6 +166,7 @@ impl Drop for CallQueue {
         let calls = {
             let mut state = self.0.state();
             state.closed = true;
+            self.0.queued.store(0, Ordering::Relaxed);
             std::mem::take(&mut state.calls)
         };
         drop(calls);
