@@ -44,6 +44,15 @@ impl Shared {
         // A panic while holding the lock leaves the queue itself intact.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The first call of `state` (this queue's, locked), kept in `queued`.
+    fn pop_front(&self, state: &mut State) -> Option<Call> {
+        let call = state.calls.pop_front();
+        if call.is_some() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        call
+    }
 }
 
 /// The sending end (one per [`LocalMailbox`](super::LocalMailbox) group).
@@ -132,8 +141,7 @@ impl CallQueue {
     pub(crate) fn try_recv(&mut self) -> Result<Call, TryRecvError> {
         if self.0.queued.load(Ordering::Acquire) > 0 {
             let mut state = self.0.state();
-            if let Some(call) = state.calls.pop_front() {
-                self.0.queued.fetch_sub(1, Ordering::Relaxed);
+            if let Some(call) = self.0.pop_front(&mut state) {
                 // A burst's room goes back once the burst is taken: a deque
                 // grown for 10,000 calls would otherwise hold 1.8 MB.
                 if state.calls.is_empty() && state.calls.capacity() > SHRINK_ABOVE {
@@ -144,11 +152,10 @@ impl CallQueue {
         }
         if self.0.senders.load(Ordering::Acquire) == 0 {
             // A last send may have landed before the last sender went.
-            let call = self.0.state().calls.pop_front();
-            if call.is_some() {
-                self.0.queued.fetch_sub(1, Ordering::Relaxed);
-            }
-            return call.ok_or(TryRecvError::Disconnected);
+            return self
+                .0
+                .pop_front(&mut self.0.state())
+                .ok_or(TryRecvError::Disconnected);
         }
         Err(TryRecvError::Empty)
     }

@@ -138,7 +138,7 @@ pub(super) fn run(actor: Actor, mailbox: Vec<CallQueue>) -> impl Future<Output =
             // at the flag at every turn stops taking calls as soon as the
             // watch has woken the task (a second watch there, polled at
             // every turn, cost 1.7% of a batched call).
-            let mut dead_outside = shared.watch_death();
+            let mut dead = shared.watch_death();
             // Marked as running a guest while polled (`caller_runs`).
             let event_loop = super::caller_runs::in_guest(store.run_concurrent(async |accessor| -> wasmtime::Result<()> {
                 let mut in_flight = FuturesUnordered::new();
@@ -225,7 +225,7 @@ pub(super) fn run(actor: Actor, mailbox: Vec<CallQueue>) -> impl Future<Output =
             }));
             let result = tokio::select! {
                 result = event_loop => result,
-                _ = dead_outside.wait_for(Option::is_some) => Ok(Ok(())),
+                _ = dead.wait_for(Option::is_some) => Ok(Ok(())),
             };
 
             match result {
