@@ -19,7 +19,11 @@ use std::task::{Poll, Waker};
 use std::time::Instant;
 
 #[cfg(loom)]
+use loom::sync::atomic::{AtomicBool, Ordering};
+#[cfg(loom)]
 use loom::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(not(loom))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 
@@ -27,6 +31,10 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 /// blocked.
 pub(crate) struct Slot<T> {
     state: Mutex<State<T>>,
+    /// Whether `state` is `Ready`, set under its lock by the fill: a look
+    /// that needs no lock (every call asks whether it was cancelled before
+    /// it runs).
+    ready: AtomicBool,
     /// Notified on fill, only if a thread is blocked on it (a notify is a
     /// futex syscall even with nobody waiting).
     filled: Condvar,
@@ -111,6 +119,7 @@ impl<T: Clone> Slot<T> {
     pub(crate) fn new() -> Self {
         Slot {
             state: Mutex::new(State::Pending(Waiters::new())),
+            ready: AtomicBool::new(false),
             filled: Condvar::new(),
         }
     }
@@ -119,6 +128,7 @@ impl<T: Clone> Slot<T> {
     pub(crate) fn ready(value: T) -> Self {
         Slot {
             state: Mutex::new(State::Ready(value)),
+            ready: AtomicBool::new(true),
             filled: Condvar::new(),
         }
     }
@@ -132,7 +142,7 @@ impl<T: Clone> Slot<T> {
 
     /// Whether the value is there.
     pub(crate) fn is_ready(&self) -> bool {
-        matches!(*self.lock(), State::Ready(_))
+        self.ready.load(Ordering::Acquire)
     }
 
     /// The value, if it is there.
@@ -146,14 +156,22 @@ impl<T: Clone> Slot<T> {
     /// Stores `value` and wakes every waiter; `false` (and nothing changes)
     /// if the slot was filled already.
     pub(crate) fn fill(&self, value: T) -> bool {
-        let waiters = {
+        let (waiters, value) = {
             let mut state = self.lock();
             let State::Pending(waiters) = &mut *state else {
                 return false;
             };
             let waiters = std::mem::replace(waiters, Waiters::new());
-            *state = State::Ready(value.clone());
-            waiters
+            // A copy only for the `then`s to see (most slots have none).
+            let value = if waiters.then.is_empty() {
+                *state = State::Ready(value);
+                None
+            } else {
+                *state = State::Ready(value.clone());
+                Some(value)
+            };
+            self.ready.store(true, Ordering::Release);
+            (waiters, value)
         };
         if waiters.blocked > 0 {
             self.filled.notify_all();
@@ -164,8 +182,10 @@ impl<T: Clone> Slot<T> {
         for (_, waker) in waiters.more {
             waker.wake();
         }
-        for then in waiters.then {
-            then(&value);
+        if let Some(value) = value {
+            for then in waiters.then {
+                then(&value);
+            }
         }
         true
     }

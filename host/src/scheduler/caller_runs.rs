@@ -60,18 +60,85 @@ use crate::call::{Call, Dispatch};
 use crate::guest::{ActorState, Lowered, lower_args, plain_args, release_lent};
 use crate::observe::Moment;
 
-/// An instantiated actor: its store and its methods' functions.
+/// An instantiated actor: its store, its methods' functions, and the box a
+/// caller runs a call in, kept between calls.
 pub(super) struct Instance {
     pub(super) store: Store<ActorState>,
     pub(super) funcs: Vec<Func>,
+    /// Reused call to call: wasmtime's call future is 3 KB, and a fresh box
+    /// of that size per call (past the allocator's per-thread cache) and
+    /// the copy into it were a tenth of a caller-run call.
+    pub(super) runner: Option<Pin<Box<dyn Run>>>,
 }
 
 impl Instance {
     /// A new instance of `actor`.
     pub(super) async fn new(actor: &super::Actor) -> Result<Instance, crate::error::DeathCause> {
         let (store, funcs) = super::instantiate(actor).await?;
-        Ok(Instance { store, funcs })
+        Ok(Instance {
+            store,
+            funcs,
+            runner: None,
+        })
     }
+}
+
+/// A box that runs one call at a time on the instance it is given, owning
+/// it, so that the run can move to the actor's task.
+pub(super) trait Run: Future<Output = Ran> + Send {
+    /// Starts running `prepared` on the instance `guard` holds; poll for
+    /// its end.
+    fn start(self: Pin<&mut Self>, prepared: Prepared, guard: Guard);
+}
+
+pin_project_lite::pin_project! {
+    /// [`Run`] for the future `make` gives (an `async fn`'s, unnameable:
+    /// hence the function pointer).
+    struct Runner<F> {
+        #[pin]
+        future: Option<F>,
+        make: fn(Prepared, Guard) -> F,
+    }
+}
+
+impl<F: Future<Output = Ran>> Future for Runner<F> {
+    type Output = Ran;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ran> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // Polled only between `start` and its end (see `run_here`).
+            unreachable!("a runner polled with no call started");
+        };
+        let ran = std::task::ready!(future.poll(cx));
+        this.future.set(None);
+        Poll::Ready(ran)
+    }
+}
+
+impl<F: Future<Output = Ran> + Send> Run for Runner<F> {
+    fn start(self: Pin<&mut Self>, prepared: Prepared, guard: Guard) {
+        let mut this = self.project();
+        this.future.set(Some((this.make)(prepared, guard)));
+    }
+}
+
+/// A new runner.
+pub(super) fn runner() -> Pin<Box<dyn Run>> {
+    async fn run(mut prepared: Prepared, mut guard: Guard) -> Ran {
+        let called = prepared
+            .run(guard.as_mut().expect("started on an instance"))
+            .await;
+        Ran {
+            guard,
+            called,
+            prepared,
+        }
+    }
+    Box::pin(Runner {
+        future: None,
+        make: run,
+    })
 }
 
 /// The instance, held by whoever runs a call (`None` until instantiated,
@@ -213,27 +280,34 @@ impl Dispatch for CallerRuns {
         IN_GUEST.set(IN_GUEST.get() + 1);
         let mut guard = guard;
         let instance = guard.as_mut().expect("checked above");
-        let ran = prepare(instance, call, &self.shared, None).map(|(call, prepared)| {
-            let mut running = prepared.run_owned(guard);
-            let polled = running
-                .as_mut()
-                .poll(&mut Context::from_waker(Waker::noop()));
-            (call, running, polled)
-        });
+        let ran = match prepare(instance, call, &self.shared, None) {
+            None => None,
+            Some((call, prepared)) => {
+                let mut running = instance.runner.take().unwrap_or_else(runner);
+                running.as_mut().start(prepared, guard);
+                let polled = running
+                    .as_mut()
+                    .poll(&mut Context::from_waker(Waker::noop()));
+                Some((call, running, polled))
+            }
+        };
         IN_GUEST.set(IN_GUEST.get() - 1);
         match ran {
             // Cancelled while queued, or refused: resolved already.
             None => {}
-            Some((call, _, Poll::Ready(ran))) if ran.called.is_ok() => {
+            Some((call, running, Poll::Ready(ran))) if ran.called.is_ok() => {
                 let Ran {
                     mut guard,
                     prepared,
                     ..
                 } = ran;
-                prepared.settle(guard.as_mut().expect("ran on it"), &self.shared, call);
+                let instance = guard.as_mut().expect("ran on it");
+                instance.runner = Some(running);
+                prepared.settle(instance, &self.shared, call);
             }
             // A trap (the actor's task restarts or buries the actor), or a
-            // guest that yielded: the actor's task finishes it.
+            // guest that yielded: the actor's task finishes it (in this
+            // box, which then goes; the next call makes a new one).
             Some((call, _, Poll::Ready(ran))) => {
                 self.handed.put((call, Box::pin(std::future::ready(ran))));
             }
@@ -301,21 +375,6 @@ impl Prepared {
             .call_async(&mut instance.store, &self.vals, self.result.slots())
             .instrument(self.span.clone())
             .await
-    }
-
-    /// Runs the call on the instance `guard` holds, owning it, so that the
-    /// run can move to the actor's task.
-    fn run_owned(mut self, mut guard: Guard) -> Running {
-        Box::pin(async move {
-            let called = self
-                .run(guard.as_mut().expect("started on an instance"))
-                .await;
-            Ran {
-                guard,
-                called,
-                prepared: self,
-            }
-        })
     }
 
     /// Finishes a call that returned: its ref resolves with what it

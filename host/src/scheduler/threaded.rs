@@ -220,12 +220,21 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
             // an `if let` lives through its body, so the started call would
             // take room twice in this task across the await below.
             'call: {
-                let Some((started, mut prepared)) =
-                    caller_runs::prepare(instance, call, shared, began)
+                let Some((started, prepared)) = caller_runs::prepare(instance, call, shared, began)
                 else {
                     break 'call; // cancelled while queued, or refused
                 };
-                let called = tokio::select! {
+                // In the instance's runner box: wasmtime's call future is
+                // 3 KB, which would otherwise sit in every actor's task (and
+                // be fresh memory for every spawn), and the box is reused
+                // call to call. It holds the instance while the call runs.
+                let mut running = instance.runner.take().unwrap_or_else(caller_runs::runner);
+                running.as_mut().start(prepared, slot);
+                let caller_runs::Ran {
+                    guard,
+                    called,
+                    prepared,
+                } = tokio::select! {
                     biased;
                     _ = &mut death => {
                         // Killed mid-call: dropping the call leaves this
@@ -234,11 +243,11 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
                         started.abandon(shared, shared.died_error());
                         return;
                     }
-                    // Boxed: wasmtime's call future is 3 KB, which would
-                    // otherwise sit in every actor's task (and be fresh
-                    // memory for every spawn); a box is reused call to call.
-                    called = in_guest(Box::pin(prepared.run(instance))) => called,
+                    ran = in_guest(running.as_mut()) => ran,
                 };
+                slot = guard;
+                let instance = slot.as_mut().expect("ran on it");
+                instance.runner = Some(running);
                 match called {
                     Ok(()) => ended = prepared.settle(instance, shared, started),
                     Err(trap) => {
@@ -380,7 +389,8 @@ async fn worker(actor: &Actor, queue: &mut Queue) {
                 started.abandon(shared, shared.died_error());
                 return;
             }
-            // Boxed, as in `serve`.
+            // Boxed (wasmtime's call future is 3 KB), as `serve`'s call
+            // runs in the instance's runner box.
             called = in_guest(Box::pin(prepared.run(instance))) => called,
         };
         match called {
