@@ -59,8 +59,8 @@ use crate::call::{Call, Dispatch};
 use crate::guest::{ActorState, Lowered, lower_args, plain_args, release_lent};
 use crate::observe::Moment;
 
-/// An instantiated actor: its store, its methods' functions, and the box a
-/// caller runs a call in, kept between calls.
+/// An instantiated actor: its store, its methods' functions, and the box
+/// its calls run in, kept between calls.
 pub(super) struct Instance {
     pub(super) store: Store<ActorState>,
     pub(super) funcs: Vec<Func>,
@@ -68,7 +68,7 @@ pub(super) struct Instance {
     /// 1.4 KB of it, release build), and a fresh box of that size per call
     /// (past glibc's per-thread cache) was 5% of a caller-run call in perf.
     /// A call handed to the actor's task takes its box along.
-    pub(super) runner: Option<Pin<Box<dyn Run>>>,
+    runner: Option<Pin<Box<dyn Run>>>,
 }
 
 impl Instance {
@@ -80,6 +80,11 @@ impl Instance {
             funcs,
             runner: None,
         })
+    }
+
+    /// Keeps `runner`, done with its call, for the next one.
+    pub(super) fn keep_runner(&mut self, runner: Pin<Box<dyn Run>>) {
+        self.runner = Some(runner);
     }
 }
 
@@ -107,7 +112,7 @@ impl<F: Future<Output = Ran>> Future for Runner<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ran> {
         let mut this = self.project();
         let Some(future) = this.future.as_mut().as_pin_mut() else {
-            // Polled only between `start` and its end (see `run_here`).
+            // Polled only between `start` and its end (see `start_run`).
             unreachable!("a runner polled with no call started");
         };
         let ran = std::task::ready!(future.poll(cx));
@@ -123,8 +128,18 @@ impl<F: Future<Output = Ran> + Send> Run for Runner<F> {
     }
 }
 
+/// Starts `prepared` on the instance `guard` holds, in the instance's
+/// runner box (a new one if a handed-over call took it); poll the box for
+/// the call's end, then give it back with [`Instance::keep_runner`].
+pub(super) fn start_run(mut guard: Guard, prepared: Prepared) -> Pin<Box<dyn Run>> {
+    let instance = guard.as_mut().expect("started on an instance");
+    let mut running = instance.runner.take().unwrap_or_else(runner);
+    running.as_mut().start(prepared, guard);
+    running
+}
+
 /// A new runner.
-pub(super) fn runner() -> Pin<Box<dyn Run>> {
+fn runner() -> Pin<Box<dyn Run>> {
     async fn run(mut prepared: Prepared, mut guard: Guard) -> Ran {
         let called = prepared
             .run(guard.as_mut().expect("started on an instance"))
@@ -283,8 +298,7 @@ impl Dispatch for CallerRuns {
         let ran = match prepare(instance, call, &self.shared, None) {
             None => None,
             Some((call, prepared)) => {
-                let mut running = instance.runner.take().unwrap_or_else(runner);
-                running.as_mut().start(prepared, guard);
+                let mut running = start_run(guard, prepared);
                 let polled = running
                     .as_mut()
                     .poll(&mut Context::from_waker(Waker::noop()));
@@ -302,7 +316,7 @@ impl Dispatch for CallerRuns {
                     ..
                 } = ran;
                 let instance = guard.as_mut().expect("ran on it");
-                instance.runner = Some(running);
+                instance.keep_runner(running);
                 prepared.settle(instance, &self.shared, call);
             }
             // A trap (the actor's task restarts or buries the actor), or a

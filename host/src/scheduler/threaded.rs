@@ -229,8 +229,7 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
                 // actor's task (and be fresh memory for every spawn), and
                 // the box is reused call to call. It holds the instance
                 // while the call runs.
-                let mut running = instance.runner.take().unwrap_or_else(caller_runs::runner);
-                running.as_mut().start(prepared, slot);
+                let mut running = caller_runs::start_run(slot, prepared);
                 let caller_runs::Ran {
                     guard,
                     called,
@@ -248,7 +247,7 @@ async fn serve(actor: &Actor, rx: &mut CallQueue, here: &CallerRuns) {
                 };
                 slot = guard;
                 let instance = slot.as_mut().expect("ran on it");
-                instance.runner = Some(running);
+                instance.keep_runner(running);
                 match called {
                     Ok(()) => ended = prepared.settle(instance, shared, started),
                     Err(trap) => {
